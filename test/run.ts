@@ -1,10 +1,11 @@
 // The `npm test` entry point: finds every compiled *.test.js under dist/test and
 // runs them with node's test runner. Shared services that tests need and that
 // are not system services (Kafka) are started here once and stopped at the end.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startKafka, type RunningKafka } from './helpers/kafka.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -18,6 +19,9 @@ function findTests(dir: string): string[] {
   return out;
 }
 
+/** Test files that talk to Kafka say so in their name. */
+const needsKafka = (file: string): boolean => /kafka/i.test(file.slice(here.length));
+
 async function main(): Promise<number> {
   const filter = process.argv.slice(2);
   let files = findTests(here);
@@ -26,11 +30,42 @@ async function main(): Promise<number> {
     console.error('no test files found');
     return 1;
   }
-  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], {
-    stdio: 'inherit',
-    env: process.env,
-  });
-  return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+
+  let kafka: RunningKafka | undefined;
+  let child: ChildProcess | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  // Ctrl-C / CI cancel: stop the tests, then Kafka, then exit with the signal's code.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = sig;
+    console.error(`\n${sig}: stopping tests${kafka ? ' and Kafka' : ''}`);
+    child?.kill(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  try {
+    if (files.some(needsKafka) && !process.env.KAFKA_BROKERS?.trim()) {
+      try {
+        kafka = await startKafka({ log: (l) => console.error(`[kafka] ${l}`) });
+      } catch (err) {
+        console.error(`[kafka] could not start Kafka for the tests: ${err instanceof Error ? err.message : String(err)}`);
+        return 1;
+      }
+      env.KAFKA_BROKERS = kafka.brokers.join(',');
+    }
+    if (interrupted) return 130;
+    child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+    const c = child;
+    const code = await new Promise<number>((resolve) => c.on('exit', (code) => resolve(code ?? 1)));
+    return interrupted ? 130 : code;
+  } finally {
+    if (kafka) {
+      await kafka.stop();
+      console.error('[kafka] stopped');
+    }
+  }
 }
 
 process.exitCode = await main();
