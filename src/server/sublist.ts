@@ -420,6 +420,11 @@ export class Sublist<T extends SublistEntry> {
     return out;
   }
 
+  /** Trie nodes currently allocated (O(n) walk; for tests and /subsz). 0 when empty. */
+  get numNodes(): number {
+    return countNodes(this.root);
+  }
+
   /** Drops every cached result (e.g. to free memory); matching stays correct. */
   clearCache(): void {
     this.cache?.clear();
@@ -428,6 +433,18 @@ export class Sublist<T extends SublistEntry> {
 
 function nodeHasSubs<T>(n: Node<T>): boolean {
   return (n.psubs !== null && n.psubs.size > 0) || (n.qsubs !== null && n.qsubs.size > 0);
+}
+
+function countNodes<T>(level: Level<T>): number {
+  let n = 0;
+  const visit = (node: Node<T>): void => {
+    n++;
+    if (node.next !== null) n += countNodes(node.next);
+  };
+  for (const node of level.nodes.values()) visit(node);
+  if (level.pwc !== null) visit(level.pwc);
+  if (level.fwc !== null) visit(level.fwc);
+  return n;
 }
 
 function collectAll<T>(level: Level<T>, out: T[]): void {
