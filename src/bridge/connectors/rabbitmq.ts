@@ -1,3 +1,393 @@
-// RabbitMQ source connector on amqplib (work in progress: see connector.ts for the contract).
-import type { ConnectorDefinition } from '../connector.js';
-export declare const rabbitmqConnector: ConnectorDefinition<unknown, unknown>;
+// RabbitMQ source on amqplib. Two modes, chosen by the mapping's source block:
+//   takeover: `queue: q`               consume an existing queue (checked, not declared);
+//   tap:      `exchange: ex, bindingKeys: [...]` (+ optional `queue`, `queueType`)
+//             declare a durable queue the bridge owns, bind it to the legacy exchange with
+//             the binding keys, consume it. Legacy consumers keep their own queues, and the
+//             tap queue keeps collecting while the bridge is down: nothing is lost.
+// Manual acks, prefetch = the engine's window, one channel per source so that
+// ack(multiple=true) only covers this source's deliveries. amqplib has no topology
+// recovery of its own that we rely on: on connection loss we reconnect with jittered
+// exponential backoff and re-declare everything (connectAndConsume).
+import * as amqp from 'amqplib';
+import {
+  ConnectorConfigError,
+  type ConnectorDefinition,
+  type SourceConnector,
+  type SourceContext,
+  type SourceMessage,
+  type SourceSink,
+  type SourceStats,
+} from '../connector.js';
+import { encodeAmqpHeaders } from './rabbitmq-headers.js';
+
+export interface RabbitConnection {
+  readonly url: string;
+  readonly username: string | null;
+  readonly password: string | null;
+  readonly heartbeatSeconds: number | null;
+  readonly connectionName: string;
+  /** Close the channel (requeueing its unacked messages) when paused longer than this. */
+  readonly maxPauseMs: number;
+}
+
+export interface RabbitSource {
+  readonly mode: 'takeover' | 'tap';
+  readonly queue: string | undefined;
+  readonly exchange: string | undefined;
+  readonly bindingKeys: readonly string[];
+  readonly queueType: 'quorum' | 'classic';
+  /** Prefetch override; defaults to the engine window. */
+  readonly prefetch: number | undefined;
+}
+
+const SOURCE_KEYS = ['queue', 'exchange', 'bindingKeys', 'queueType', 'prefetch'];
+
+function tapQueueName(src: RabbitSource, mappingName: string): string {
+  return src.queue ?? `tern-bridge.${mappingName}`;
+}
+
+/** Put credentials from the config/env into the URL unless it already carries some. */
+function connectUrl(c: RabbitConnection): string {
+  const u = new URL(c.url);
+  if (c.username !== null && u.username === '') u.username = encodeURIComponent(c.username);
+  if (c.password !== null && u.password === '') u.password = encodeURIComponent(c.password);
+  if (c.heartbeatSeconds !== null) u.searchParams.set('heartbeat', String(c.heartbeatSeconds));
+  return u.toString();
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** A delivery with what ack() needs: the channel generation and the amqplib message. */
+class AmqpMessage implements SourceMessage {
+  constructor(
+    readonly lane: string,
+    readonly body: Uint8Array,
+    readonly headers: SourceMessage['headers'],
+    readonly tokens: SourceMessage['tokens'],
+    readonly coordinates: SourceMessage['coordinates'],
+    readonly sourceTimestamp: number | undefined,
+    readonly receivedAt: number,
+    readonly redelivered: boolean,
+    readonly size: number,
+    readonly generation: number,
+    readonly raw: amqp.ConsumeMessage,
+  ) {}
+}
+
+class RabbitMqSource implements SourceConnector {
+  private conn: amqp.ChannelModel | undefined;
+  private ch: amqp.Channel | undefined;
+  private consumerTag: string | undefined;
+  private generation = 0;
+  private sink: SourceSink | undefined;
+  private paused = false;
+  private pausedSince = 0;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private connecting: Promise<void> | undefined;
+  private readonly queue: string;
+  private readonly lane: string;
+
+  constructor(private readonly ctx: SourceContext<RabbitConnection, RabbitSource>) {
+    this.queue = ctx.source.mode === 'tap' ? tapQueueName(ctx.source, ctx.mappingName) : ctx.source.queue!;
+    this.lane = `queue:${this.queue}`;
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    this.sink = sink;
+    if (this.ctx.options.failFast) {
+      await this.connectAndConsume();
+    } else {
+      this.reconnectLoop();
+      await this.connecting;
+    }
+  }
+
+  private reconnectLoop(): void {
+    if (this.connecting || this.stopping) return;
+    this.connecting = (async () => {
+      const { initialDelayMs, maxDelayMs } = this.ctx.options.reconnect;
+      for (let attempt = 1; !this.stopping; attempt++) {
+        try {
+          await this.connectAndConsume();
+          return;
+        } catch (e) {
+          const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 20));
+          const delay = Math.round(base / 2 + Math.random() * base / 2); // "equal jitter"
+          this.sink?.reconnecting(attempt, delay, (e as Error).message);
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })().finally(() => (this.connecting = undefined));
+  }
+
+  /** One connection attempt: connect, declare, prefetch, consume. Throws on any failure. */
+  private async connectAndConsume(): Promise<void> {
+    const { connection, source } = this.ctx;
+    const url = connectUrl(connection);
+    let conn: amqp.ChannelModel;
+    try {
+      conn = await amqp.connect(url, { clientProperties: { connection_name: connection.connectionName } });
+    } catch (e) {
+      throw new Error(`cannot connect to RabbitMQ at ${redact(url)} (connection "${this.ctx.connectionName}"): ${(e as Error).message}`);
+    }
+    try {
+      conn.on('error', (err: Error) => this.sink?.log('warn', 'rabbitmq connection error', { error: err.message }));
+      const ch = await conn.createChannel();
+      ch.on('error', (err: Error) => this.sink?.log('warn', 'rabbitmq channel error', { error: err.message }));
+      await this.declare(ch);
+      await ch.prefetch(source.prefetch ?? this.ctx.options.window);
+      this.generation++;
+      this.conn = conn;
+      this.ch = ch;
+      const gen = this.generation;
+      conn.on('close', () => this.onLost(gen, 'connection closed'));
+      ch.on('close', () => this.onLost(gen, 'channel closed'));
+      if (!this.paused && !this.stopping) await this.consume();
+      this.sink?.connection('up', redact(url));
+    } catch (e) {
+      await conn.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async declare(ch: amqp.Channel): Promise<void> {
+    const { source } = this.ctx;
+    if (source.mode === 'takeover') {
+      try {
+        await ch.checkQueue(this.queue);
+      } catch (e) {
+        throw new Error(`queue "${this.queue}" does not exist (mapping "${this.ctx.mappingName}", takeover mode consumes an existing queue): ${(e as Error).message}`);
+      }
+      return;
+    }
+    try {
+      await ch.checkExchange(source.exchange!);
+    } catch (e) {
+      throw new Error(`exchange "${source.exchange}" does not exist (mapping "${this.ctx.mappingName}"): ${(e as Error).message}`);
+    }
+    await ch.assertQueue(this.queue, { durable: true, arguments: source.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {} });
+    for (const key of source.bindingKeys) await ch.bindQueue(this.queue, source.exchange!, key);
+  }
+
+  private async consume(): Promise<void> {
+    const ch = this.ch;
+    if (!ch) return;
+    const gen = this.generation;
+    const lane = this.lane;
+    const queue = this.queue;
+    const { consumerTag } = await ch.consume(
+      queue,
+      (m) => {
+        if (m === null) {
+          // The server cancelled us (queue deleted): reconnect re-declares or reports it.
+          this.onLost(gen, 'consumer cancelled by server');
+          return;
+        }
+        this.sink!.push(toSourceMessage(m, lane, queue, gen));
+      },
+      { noAck: false },
+    );
+    this.consumerTag = consumerTag;
+  }
+
+  private onLost(gen: number, why: string): void {
+    if (gen !== this.generation || this.stopping) return;
+    this.generation++; // acks for deliveries of the dead channel are now ignored
+    this.ch = undefined;
+    this.consumerTag = undefined;
+    const conn = this.conn;
+    this.conn = undefined;
+    conn?.close().catch(() => undefined);
+    this.sink?.connection('down', why);
+    this.reconnectLoop();
+  }
+
+  ack(_lane: string, upTo: SourceMessage): void {
+    const m = upTo as AmqpMessage;
+    if (m.generation !== this.generation || !this.ch) return; // stale: the broker redelivers it
+    try {
+      this.ch.ack(m.raw, true);
+    } catch (e) {
+      this.sink?.log('warn', 'rabbitmq ack failed', { error: (e as Error).message });
+    }
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.pausedSince = Date.now();
+    const ch = this.ch;
+    const tag = this.consumerTag;
+    this.consumerTag = undefined;
+    if (ch && tag) ch.cancel(tag).catch(() => undefined);
+    // Unacked deliveries stay with the channel; do not hold them past the broker's
+    // consumer timeout: after maxPauseMs give them back (close the channel = requeue).
+    this.pauseTimer = setTimeout(() => {
+      if (!this.paused) return;
+      this.sink?.log('warn', 'paused too long: closing the channel so RabbitMQ requeues unacked messages', {
+        pausedMs: Date.now() - this.pausedSince,
+      });
+      const c = this.conn;
+      if (c) {
+        this.generation++;
+        this.conn = undefined;
+        this.ch = undefined;
+        void c.close().catch(() => undefined);
+      }
+    }, this.ctx.connection.maxPauseMs);
+    this.pauseTimer.unref();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    clearTimeout(this.pauseTimer);
+    if (this.stopping) return;
+    if (!this.ch) this.reconnectLoop();
+    else if (!this.consumerTag) this.consume().catch((e: Error) => this.sink?.log('warn', 'rabbitmq re-consume failed', { error: e.message }));
+  }
+
+  async stopConsuming(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.pauseTimer);
+    const ch = this.ch;
+    const tag = this.consumerTag;
+    this.consumerTag = undefined;
+    if (ch && tag) await ch.cancel(tag).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    const conn = this.conn;
+    this.generation++;
+    this.conn = undefined;
+    this.ch = undefined;
+    // Closing the channel returns every unacked delivery to the queue.
+    if (conn) await conn.close().catch(() => undefined);
+  }
+
+  async stats(): Promise<SourceStats> {
+    const ch = this.ch;
+    if (!ch) throw new Error('not connected');
+    const q = await ch.checkQueue(this.queue);
+    return { queueDepth: [{ queue: this.queue, messages: q.messageCount }] };
+  }
+}
+
+function toSourceMessage(m: amqp.ConsumeMessage, lane: string, queue: string, gen: number): AmqpMessage {
+  const p = m.properties;
+  const f = m.fields;
+  const tokens: Record<string, string> = {
+    routingKey: f.routingKey,
+    exchange: f.exchange,
+    queue,
+    deliveryTag: String(f.deliveryTag),
+  };
+  if (typeof p.messageId === 'string' && p.messageId !== '') tokens['messageId'] = p.messageId;
+  if (typeof p.correlationId === 'string' && p.correlationId !== '') tokens['correlationId'] = p.correlationId;
+  const headers = encodeAmqpHeaders(p as Parameters<typeof encodeAmqpHeaders>[0], f);
+  let size = m.content.length;
+  for (const [k, v] of headers) size += k.length + v.length + 4;
+  return new AmqpMessage(
+    lane,
+    m.content,
+    headers,
+    tokens,
+    { queue, exchange: f.exchange, routingKey: f.routingKey, deliveryTag: String(f.deliveryTag), ...(tokens['messageId'] ? { messageId: tokens['messageId'] } : {}) },
+    typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined,
+    Date.now(),
+    f.redelivered,
+    size,
+    gen,
+    m,
+  );
+}
+
+function parseSource(block: Record<string, unknown>): RabbitSource {
+  for (const k of Object.keys(block)) if (!SOURCE_KEYS.includes(k)) throw new ConnectorConfigError(k, `unknown field for a rabbitmq source (known: connection, ${SOURCE_KEYS.join(', ')})`);
+  const str = (k: string): string | undefined => {
+    const v = block[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') throw new ConnectorConfigError(k, 'must be a non-empty string');
+    return v;
+  };
+  const queue = str('queue');
+  const exchange = str('exchange');
+  const keysRaw = block['bindingKeys'];
+  let bindingKeys: string[] = [];
+  if (keysRaw !== undefined) {
+    if (!Array.isArray(keysRaw) || keysRaw.length === 0) throw new ConnectorConfigError('bindingKeys', 'must be a non-empty list of routing-key patterns');
+    keysRaw.forEach((k, i) => {
+      if (typeof k !== 'string') throw new ConnectorConfigError(`bindingKeys[${i}]`, 'must be a string');
+    });
+    bindingKeys = keysRaw as string[];
+  }
+  if (exchange === undefined && queue === undefined) throw new ConnectorConfigError('queue', 'give "queue" (takeover an existing queue) or "exchange" + "bindingKeys" (tap)');
+  if (exchange !== undefined && bindingKeys.length === 0) throw new ConnectorConfigError('bindingKeys', `required with "exchange" (use ["#"] to tap everything)`);
+  if (exchange === undefined && bindingKeys.length > 0) throw new ConnectorConfigError('exchange', 'required with "bindingKeys"');
+  const qt = block['queueType'] ?? 'quorum';
+  if (qt !== 'quorum' && qt !== 'classic') throw new ConnectorConfigError('queueType', `must be "quorum" or "classic", got ${JSON.stringify(qt)}`);
+  if (exchange === undefined && block['queueType'] !== undefined) throw new ConnectorConfigError('queueType', 'only applies to tap queues the bridge declares (exchange + bindingKeys)');
+  const pf = block['prefetch'];
+  if (pf !== undefined && (typeof pf !== 'number' || !Number.isInteger(pf) || pf < 1 || pf > 65535)) throw new ConnectorConfigError('prefetch', 'must be an integer 1..65535');
+  return { mode: exchange ? 'tap' : 'takeover', queue, exchange, bindingKeys, queueType: qt, prefetch: pf as number | undefined };
+}
+
+export const rabbitmqConnector: ConnectorDefinition<RabbitConnection, RabbitSource> = {
+  kind: 'rabbitmq',
+  description: 'RabbitMQ (AMQP 0-9-1) on amqplib: queue takeover or exchange tap, manual acks',
+  connectionSchema: {
+    url: { doc: 'AMQP URL, e.g. amqp://host:5672/vhost', format: (v: unknown) => {
+      if (typeof v !== 'string' || !/^amqps?:\/\//.test(v)) throw new Error('must be an amqp:// or amqps:// URL');
+    }, default: 'amqp://127.0.0.1:5672' },
+    username: { doc: 'user name (overrides none in the URL)', format: String, default: null, nullable: true },
+    password: { doc: 'password; set it via the environment', format: String, default: null, nullable: true, sensitive: true },
+    heartbeatSeconds: { doc: 'AMQP heartbeat; null = server value', format: 'nat', default: null, nullable: true },
+    connectionName: { doc: 'connection name shown in the RabbitMQ UI', format: String, default: 'tern-bridge' },
+    maxPauseMs: { doc: 'requeue unacked messages when paused this long (keep below consumer_timeout)', format: 'nat', default: 60_000 },
+  },
+  parseConnection: (p) => ({
+    url: String(p['url']),
+    username: (p['username'] as string | null) ?? null,
+    password: (p['password'] as string | null) ?? null,
+    heartbeatSeconds: (p['heartbeatSeconds'] as number | null) ?? null,
+    connectionName: String(p['connectionName']),
+    maxPauseMs: Number(p['maxPauseMs']),
+  }),
+  parseSource,
+  tokens: () => ['routingKey', 'exchange', 'queue', 'messageId', 'correlationId', 'deliveryTag'],
+  alwaysTokens: () => ['routingKey', 'exchange', 'queue', 'deliveryTag'],
+  defaultDedupKey: '{messageId}',
+  sampleTokens: (src) => {
+    const keys = src.bindingKeys.length > 0 ? src.bindingKeys : ['sample.key'];
+    return keys.map((k) => ({
+      routingKey: k.replace(/#/g, 'any.words').replace(/\*/g, 'word'),
+      exchange: src.exchange ?? '',
+      queue: src.queue ?? 'tap-queue',
+      messageId: 'sample-message-id',
+      deliveryTag: '1',
+    }));
+  },
+  plan: (ctx) => {
+    const s = ctx.source;
+    const name = s.mode === 'tap' ? tapQueueName(s, ctx.mappingName) : s.queue!;
+    const lines = [`connect ${redact(ctx.connection.url)} (connection "${ctx.connectionName}")`];
+    if (s.mode === 'tap') {
+      lines.push(`check exchange "${s.exchange}" exists`);
+      lines.push(`declare durable ${s.queueType} queue "${name}"`);
+      for (const k of s.bindingKeys) lines.push(`bind "${name}" to exchange "${s.exchange}" with key "${k}"`);
+    } else lines.push(`check queue "${name}" exists (takeover: the bridge competes with any other consumer)`);
+    lines.push(`consume "${name}" with manual acks, prefetch ${s.prefetch ?? ctx.options.window}`);
+    return lines;
+  },
+  createSource: (ctx) => new RabbitMqSource(ctx),
+};

@@ -1,0 +1,94 @@
+// NATS subject rules the bridge needs: escaping source values into subject tokens,
+// translating AMQP binding keys into subject patterns, validating templates' output,
+// refusing system subject spaces, and "does pattern A capture pattern B" for preflight.
+
+/** Subject spaces the bridge never publishes into: JetStream API, system account, inboxes. */
+export const RESERVED_PREFIXES = ['$JS', '$SYS', '_INBOX'] as const;
+
+/**
+ * Escape a value so it is one legal subject token: whitespace, `.`, `*`, `>`, `%` and
+ * control characters become %XX (uppercase hex of each UTF-8 byte), and an empty value
+ * becomes `_`. `%` is escaped too so the encoding is reversible.
+ */
+export function escapeToken(value: string): string {
+  if (value === '') return '_';
+  let out = '';
+  for (const ch of value) {
+    const c = ch.codePointAt(0)!;
+    if (c <= 0x20 || c === 0x7f || ch === '.' || ch === '*' || ch === '>' || ch === '%') {
+      for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+/** Escape a dotted value (an AMQP routing key) token by token, keeping the dots. */
+export function escapeDotted(value: string): string {
+  return value.split('.').map(escapeToken).join('.');
+}
+
+/**
+ * Translate an AMQP topic binding key to a NATS subject pattern: `*` stays `*`, `#` becomes
+ * `>`. `#` is only translatable as the last word (NATS `>` must be last); anything else,
+ * like `a.#.b`, is refused with a message saying so. Literal words are escaped.
+ */
+export function bindingKeyToSubject(key: string): string {
+  const words = key.split('.');
+  return words
+    .map((w, i) => {
+      if (w === '*') return '*';
+      if (w === '#') {
+        if (i !== words.length - 1) {
+          throw new Error(`binding key "${key}": "#" is only translatable as the last word (NATS ">" must be last); write an explicit target.subject`);
+        }
+        return '>';
+      }
+      return escapeToken(w);
+    })
+    .join('.');
+}
+
+/** Why a subject (or pattern, when wildcards are allowed) is invalid, or undefined if valid. */
+export function subjectProblem(subject: string, allowWildcards: boolean): string | undefined {
+  if (subject.length === 0) return 'is empty';
+  const tokens = subject.split('.');
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.length === 0) return `has an empty token (position ${i})`;
+    if (/[\s\x00-\x1f\x7f]/.test(t)) return `token "${t}" contains whitespace or control characters`;
+    if (t === '*' || t === '>') {
+      if (!allowWildcards) return `contains wildcard "${t}"`;
+      if (t === '>' && i !== tokens.length - 1) return '">" must be the last token';
+    } else if (t.includes('*') || t.includes('>')) {
+      return `token "${t}" mixes a wildcard with other characters`;
+    }
+  }
+  return undefined;
+}
+
+/** True if the subject (or pattern) lies in a reserved space ($JS.>, $SYS.>, _INBOX.>). */
+export function isReserved(subject: string): boolean {
+  const first = subject.split('.', 1)[0]!;
+  return (RESERVED_PREFIXES as readonly string[]).includes(first) || first === '>';
+}
+
+/**
+ * True if every subject matched by `inner` is matched by `outer` (both may hold wildcards).
+ * Used by the preflight: a stream's subjects must capture a mapping's subject pattern.
+ */
+export function patternCovers(outer: string, inner: string): boolean {
+  const o = outer.split('.');
+  const n = inner.split('.');
+  for (let i = 0; i < o.length; i++) {
+    const ot = o[i]!;
+    if (ot === '>') return n.length > i; // `>` needs at least one more token
+    if (i >= n.length) return false;
+    const nt = n[i]!;
+    if (nt === '>') return false; // inner matches arbitrarily deep, outer does not
+    if (ot === '*') continue;
+    if (nt === '*' || nt !== ot) return false;
+  }
+  return o.length === n.length;
+}

@@ -1,0 +1,211 @@
+// The NATS side of the bridge: one connection per target, a pipelined JetStream publisher
+// and a flushed core publisher. Completion is callback based (no promise or timer per
+// message): JetStream publishes carry a reply subject under one inbox subscription, the
+// PubAck is matched by a counter in the reply subject, and one sweep timer fails the
+// publishes that waited longer than the timeout.
+import { connect } from '@nats-io/transport-node';
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import type { HeaderEntry } from './connector.js';
+
+export interface TargetConfig {
+  readonly servers: readonly string[];
+  readonly user: string | null;
+  readonly pass: string | null;
+  readonly token: string | null;
+  readonly name: string;
+  /** Fail a publish that has no PubAck after this long. */
+  readonly publishTimeoutMs: number;
+}
+
+/**
+ * Why a publish failed. `transient` failures (no connection, timeout, no stream answering)
+ * say nothing about the message: the engine pauses the source and retries without counting
+ * an attempt. `rejected` means the target refused this message (a JetStream API error in
+ * the PubAck, e.g. size or stream limits): that counts toward the poison limit.
+ */
+export class PublishError extends Error {
+  override name = 'PublishError';
+  constructor(
+    readonly kind: 'transient' | 'rejected',
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface PubAckInfo {
+  readonly stream: string;
+  readonly seq: number;
+  readonly duplicate: boolean;
+}
+
+export type PublishCallback = (err: PublishError | null, ack: PubAckInfo | null) => void;
+
+interface Pending {
+  readonly cb: PublishCallback;
+  readonly at: number;
+}
+
+export class NatsTarget {
+  private nc!: NatsConnection;
+  private inboxPrefix = '';
+  private next = 1;
+  private readonly pending = new Map<number, Pending>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private coreBatch: PublishCallback[] = [];
+  private flushScheduled = false;
+  private statusListeners: Array<(up: boolean, detail: string) => void> = [];
+  connected = false;
+
+  constructor(readonly config: TargetConfig) {}
+
+  /** Connect (retries forever after the first success; the first attempt must succeed). */
+  async connect(): Promise<void> {
+    const c = this.config;
+    try {
+      this.nc = await connect({
+        servers: [...c.servers],
+        name: c.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        ...(c.user !== null ? { user: c.user } : {}),
+        ...(c.pass !== null ? { pass: c.pass } : {}),
+        ...(c.token !== null ? { token: c.token } : {}),
+      });
+    } catch (e) {
+      throw new Error(`cannot connect to the NATS target ${c.servers.join(',')}: ${(e as Error).message}`);
+    }
+    this.connected = true;
+    this.inboxPrefix = createInbox() + '.';
+    this.nc.subscribe(this.inboxPrefix + '*', { callback: (_err, msg) => this.onReply(msg) });
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, c.publishTimeoutMs / 4)));
+    this.sweeper.unref();
+    void (async () => {
+      for await (const s of this.nc.status()) {
+        if (s.type === 'disconnect') this.setConnected(false, `disconnected from ${s.server}`);
+        else if (s.type === 'reconnect') this.setConnected(true, `reconnected to ${s.server}`);
+      }
+    })();
+  }
+
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
+  /** The server's max_payload: the largest message (headers + body) it accepts. */
+  get maxPayload(): number {
+    return this.nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  onStatus(fn: (up: boolean, detail: string) => void): void {
+    this.statusListeners.push(fn);
+  }
+
+  private setConnected(up: boolean, detail: string): void {
+    this.connected = up;
+    for (const fn of this.statusListeners) fn(up, detail);
+  }
+
+  get inflight(): number {
+    return this.pending.size + this.coreBatch.length;
+  }
+
+  /** Publish to a JetStream subject; cb gets the PubAck. msgId becomes Nats-Msg-Id. */
+  publishJs(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], msgId: string | undefined, cb: PublishCallback): void {
+    const id = this.next++;
+    const h = toNatsHeaders(hdrs, msgId);
+    this.pending.set(id, { cb, at: Date.now() });
+    try {
+      this.nc.publish(subject, body, { reply: this.inboxPrefix + id, headers: h });
+    } catch (e) {
+      this.pending.delete(id);
+      cb(new PublishError('transient', `publish failed: ${(e as Error).message}`), null);
+    }
+  }
+
+  /** Publish on a core subject; cb runs after the next flush (the server has read it). */
+  publishCore(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], cb: PublishCallback): void {
+    try {
+      this.nc.publish(subject, body, hdrs.length > 0 ? { headers: toNatsHeaders(hdrs, undefined) } : undefined);
+    } catch (e) {
+      cb(new PublishError('transient', `publish failed: ${(e as Error).message}`), null);
+      return;
+    }
+    this.coreBatch.push(cb);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushCore());
+    }
+  }
+
+  private flushCore(): void {
+    this.flushScheduled = false;
+    const batch = this.coreBatch;
+    this.coreBatch = [];
+    const timer = setTimeout(() => done(new PublishError('transient', 'flush timed out')), this.config.publishTimeoutMs);
+    let settled = false;
+    const done = (err: PublishError | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      for (const cb of batch) cb(err, null);
+    };
+    this.nc.flush().then(
+      () => done(null),
+      (e: Error) => done(new PublishError('transient', `flush failed: ${e.message}`)),
+    );
+  }
+
+  private onReply(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.inboxPrefix.length));
+    const p = this.pending.get(id);
+    if (!p) return; // already timed out; the retry carries the same Nats-Msg-Id
+    this.pending.delete(id);
+    if (msg.headers && msg.headers.code === 503) {
+      p.cb(new PublishError('transient', 'no responders: no JetStream stream answered for this subject', 503), null);
+      return;
+    }
+    let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
+    try {
+      ack = JSON.parse(new TextDecoder().decode(msg.data)) as typeof ack;
+    } catch {
+      p.cb(new PublishError('rejected', `unparseable PubAck: ${new TextDecoder().decode(msg.data).slice(0, 200)}`), null);
+      return;
+    }
+    if (ack.error) {
+      const code = ack.error.err_code ?? ack.error.code;
+      // 503 inside a JetStream error = JetStream temporarily unavailable (e.g. restarting)
+      const kind = ack.error.code === 503 ? 'transient' : 'rejected';
+      p.cb(new PublishError(kind, `JetStream rejected the message: ${ack.error.description ?? 'unknown error'} (code ${code})`, code), null);
+      return;
+    }
+    p.cb(null, { stream: ack.stream ?? '', seq: ack.seq ?? 0, duplicate: ack.duplicate === true });
+  }
+
+  private sweep(): void {
+    const limit = Date.now() - this.config.publishTimeoutMs;
+    for (const [id, p] of this.pending) {
+      if (p.at > limit) break; // Map keeps insertion order: the rest are younger
+      this.pending.delete(id);
+      p.cb(new PublishError('transient', `no PubAck within ${this.config.publishTimeoutMs} ms${this.connected ? '' : ' (target disconnected)'}`), null);
+    }
+  }
+
+  /** Fail everything outstanding, then drain and close the connection. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.cb(new PublishError('transient', 'bridge stopping'), null);
+    }
+    if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+export function toNatsHeaders(hdrs: readonly HeaderEntry[], msgId: string | undefined): MsgHdrs {
+  const h = natsHeaders();
+  for (const [k, v] of hdrs) h.append(k, v);
+  if (msgId !== undefined) h.set('Nats-Msg-Id', msgId);
+  return h;
+}
