@@ -6,7 +6,7 @@ type Loader = () => Promise<AnyConnectorDefinition>;
 
 const registry: Partial<Record<ConnectorKind, Loader>> = {
   rabbitmq: async () => (await import('./rabbitmq.js')).rabbitmqConnector,
-  // kafka: async () => (await import('./kafka.js')).kafkaConnector,
+  kafka: async () => (await import('./kafka.js')).kafkaConnector,
 };
 
 /** Every registered kind, for error messages ("expected one of ..."). */
