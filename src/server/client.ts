@@ -1,0 +1,725 @@
+// ClientConnection: one NATS client socket. It is the parser's handler
+// (control ops in, MSG/HMSG out) and a subscription owner (deliver()).
+//
+// Output never goes straight to the socket: deliver() and protocol replies
+// append to `out` and mark the connection dirty; the server flushes every
+// dirty connection once at the end of the producer's read callback (see
+// Server.endRead), so one input batch costs one write per destination.
+//
+// Limits enforced here: max_payload, max_control_line (parser),
+// max_subscriptions, max_pending (slow consumer: closed at once, never
+// blocking others; producers are briefly paused while a destination is above
+// 75% of max_pending), write_deadline, ping_interval/ping_max (stale), and
+// the auth timeout.
+import type { Socket } from 'node:net';
+import { canPublish, canSubscribe, type ClientPermissions } from './auth.js';
+import { ClosedReason, ErrText, permissionsViolationPublish, permissionsViolationSubscribe, type ClosedReasonText } from './errors.js';
+import { LARGE_PAYLOAD, OutboundBuffer } from './outbound.js';
+import { ProtocolParser, splitArgs, type ProtocolHandler, type PubArgs } from './parser.js';
+import type { Server } from './server.js';
+import { isValidLiteralSubject } from './subject.js';
+import { SublistError, type SublistMatch } from './sublist.js';
+import { Subscription, type SubscriptionOwner } from './subscription.js';
+
+/** The CONNECT fields Tern understands (nats-server's ClientOpts). */
+export interface ConnectOptions {
+  verbose?: boolean;
+  pedantic?: boolean;
+  tls_required?: boolean;
+  auth_token?: string;
+  user?: string;
+  pass?: string;
+  name?: string;
+  lang?: string;
+  version?: string;
+  protocol?: number;
+  echo?: boolean;
+  headers?: boolean;
+  no_responders?: boolean;
+  jwt?: string;
+  nkey?: string;
+  sig?: string;
+  account?: string;
+  new_account?: boolean;
+}
+
+/** Per-connection statistics (for /connz). */
+export interface ConnectionStats {
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+}
+
+/** A point-in-time description of a connection (open or closed), in /connz terms. */
+export interface ConnectionSnapshot {
+  cid: number;
+  kind: 'Client';
+  ip: string;
+  port: number;
+  start: Date;
+  lastActivity: Date;
+  stop: Date | null;
+  reason: string;
+  rttMs: number;
+  pendingBytes: number;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  numSubs: number;
+  subscriptions: string[];
+  name: string;
+  lang: string;
+  version: string;
+  authorizedUser: string;
+  tlsVersion: string;
+}
+
+const MSG_BYTES = Buffer.from('MSG ', 'latin1');
+const HMSG_BYTES = Buffer.from('HMSG ', 'latin1');
+const PONG = Buffer.from('PONG\r\n', 'latin1');
+const PING = Buffer.from('PING\r\n', 'latin1');
+const OK = Buffer.from('+OK\r\n', 'latin1');
+
+/** Stall a producer at most this long per read while a destination is over 75% of max_pending. */
+const STALL_MAX_MS = 10;
+
+/** Per-connection L1 cache of subject -> match, validated by the sublist genid. */
+const L1_MAX = 512;
+const L1_PRUNE = 32;
+
+export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
+  readonly kind = 'client' as const;
+  readonly out = new OutboundBuffer();
+  readonly parser: ProtocolParser;
+  readonly subs = new Map<string, Subscription>();
+  readonly stats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
+  readonly start = new Date();
+  readonly ip: string;
+  readonly port: number;
+  lastActivity = new Date();
+  /** Last time data arrived (ms), for the ping timer. */
+  private lastIn = Date.now();
+
+  connectOpts: ConnectOptions = {};
+  connectReceived = false;
+  echo = true;
+  headers = false;
+  verbose = false;
+  pedantic = false;
+  noResponders = false;
+  protocol = 0;
+  authorizedUser = '';
+  permissions: ClientPermissions | null = null;
+  awaitingAuth: boolean;
+
+  closed = false;
+  closeReason = '';
+  stop: Date | null = null;
+  /** In the server's dirty list. */
+  dirty = false;
+  rttMs = 0;
+  private pingSentAt = 0;
+  private pingsOut = 0;
+
+  private pingTimer: NodeJS.Timeout | null = null;
+  private authTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private deadlineMark = 0;
+  /** Producers paused waiting for this connection to drain. */
+  private drainWaiters: ClientConnection[] | null = null;
+  /** Set while routing when a destination is over 75% of max_pending. */
+  stallOn: ClientConnection | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private paused = false;
+
+  private l1 = new Map<string, SublistMatch<Subscription>>();
+  private l1genid = -1;
+
+  readonly logPrefix: string;
+  private readonly maxPending: number;
+  private readonly stallAt: number;
+  private readonly trace: boolean;
+
+  constructor(
+    readonly server: Server,
+    readonly socket: Socket,
+    readonly cid: number,
+  ) {
+    const o = server.options;
+    this.ip = socket.remoteAddress ?? '';
+    this.port = socket.remotePort ?? 0;
+    this.logPrefix = `${this.ip.includes(':') ? `[${this.ip}]` : this.ip}:${this.port} - cid:${cid}`;
+    this.parser = new ProtocolParser(this, o.maxControlLine);
+    this.maxPending = o.maxPending;
+    this.stallAt = Math.floor(o.maxPending * 0.75);
+    this.trace = server.logger.traceEnabled;
+    this.awaitingAuth = server.auth.required;
+  }
+
+  /** Called by the server after accept: INFO, timers, socket events. */
+  startup(infoLine: string): void {
+    const s = this.socket;
+    s.setNoDelay(true);
+    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    s.on('error', (err: Error) => {
+      this.server.logger.debug(`${this.logPrefix} - Client connection error: ${err.message}`);
+      this.close(ClosedReason.readError);
+    });
+    s.on('end', () => this.close(ClosedReason.clientClosed));
+    s.on('close', () => this.close(ClosedReason.clientClosed));
+    s.on('drain', () => this.onDrain());
+    this.sendRaw(infoLine);
+    if (this.trace) this.server.logger.trace(`${this.logPrefix} - ->> [INFO ...]`);
+    if (this.server.auth.required) {
+      this.authTimer = setTimeout(() => {
+        this.authTimer = null;
+        if (this.closed || !this.awaitingAuth) return;
+        this.sendErr(ErrText.authenticationTimeout);
+        this.close(ClosedReason.authenticationTimeout);
+      }, this.server.auth.timeout);
+    }
+    this.startPingTimer();
+  }
+
+  // ---- input ----------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastIn = Date.now();
+    const server = this.server;
+    server.beginRead(this);
+    this.parser.parse(chunk);
+    server.endRead();
+    if (this.stallOn !== null) this.stall();
+  }
+
+  // ProtocolHandler ----------------------------------------------------------
+
+  processPub(pa: PubArgs): boolean {
+    if (this.trace) this.traceIn(pa.hdr >= 0 ? 'HPUB' : 'PUB', pa.argString());
+    if (pa.hdr >= 0 && !this.headers) {
+      this.protocolViolation('processHeaderPub: message headers not supported');
+      return false;
+    }
+    const max = this.server.options.maxPayload;
+    if (max > 0 && pa.size > max) {
+      this.server.logger.error(`${this.logPrefix} - maximum payload exceeded: ${pa.size} vs ${max}`);
+      this.sendErr(ErrText.maxPayload);
+      this.close(ClosedReason.maxPayloadExceeded);
+      return false;
+    }
+    if (this.pedantic && !isValidLiteralSubject(pa.subject)) this.sendErr(ErrText.invalidPublishSubject);
+    return true;
+  }
+
+  processMsg(pa: PubArgs, data: Buffer, start: number): void {
+    const stats = this.stats;
+    stats.inMsgs++;
+    stats.inBytes += pa.size;
+    const server = this.server;
+    server.stats.inMsgs++;
+    server.stats.inBytes += pa.size;
+    this.lastActivity.setTime(this.lastIn);
+    if (this.permissions !== null && !canPublish(this.permissions, pa.subject)) {
+      this.sendErr(permissionsViolationPublish(pa.subject));
+      server.logger.error(`${this.logPrefix} - Publish Violation - Subject "${pa.subject}"`);
+      return;
+    }
+    if (this.verbose) this.sendProto(OK);
+
+    // L1: one Map lookup while no subscription changed anywhere.
+    const sl = server.sublist;
+    const genid = sl.genid;
+    let r: SublistMatch<Subscription> | undefined;
+    if (genid === this.l1genid) r = this.l1.get(pa.subject);
+    else {
+      this.l1.clear();
+      this.l1genid = genid;
+    }
+    if (r === undefined) {
+      r = sl.match(pa.subject);
+      if (this.l1.size >= L1_MAX) {
+        let n = 0;
+        for (const k of this.l1.keys()) {
+          this.l1.delete(k);
+          if (++n >= L1_PRUNE) break;
+        }
+      }
+      this.l1.set(pa.subject, r);
+    }
+    const delivered = server.processMessage(this, r, pa, data, start);
+    if (!delivered && this.noResponders && pa.hasReply) this.sendNoResponders(pa);
+  }
+
+  processSub(buf: Buffer, start: number, end: number): boolean {
+    const args = splitArgs(buf, start, end);
+    if (this.trace) this.traceIn('SUB', args.join(' '));
+    let subject: string;
+    let queue: string | null = null;
+    let sid: string;
+    if (args.length === 2) {
+      subject = args[0]!;
+      sid = args[1]!;
+    } else if (args.length === 3) {
+      subject = args[0]!;
+      queue = args[1]!;
+      sid = args[2]!;
+    } else {
+      this.protocolViolation(`processSub Parse Error: '${buf.toString('latin1', start, end)}'`);
+      return false;
+    }
+    this.lastActivity = new Date();
+    if (this.permissions !== null && !canSubscribe(this.permissions, subject)) {
+      this.sendErr(permissionsViolationSubscribe(subject, queue));
+      this.server.logger.error(`${this.logPrefix} - Subscription Violation - ${queue === null ? '' : `Queue "${queue}", `}Subject "${subject}", SID ${sid}`);
+      return true;
+    }
+    const maxSubs = this.server.options.maxSubscriptions;
+    if (maxSubs > 0 && this.subs.size >= maxSubs) {
+      this.server.logger.error(`${this.logPrefix} - ${ErrText.maxSubscriptions}`);
+      this.sendErr(ErrText.maxSubscriptions);
+      return true;
+    }
+    if (!this.subs.has(sid)) {
+      const sub = new Subscription(subject, queue, sid, this);
+      try {
+        this.server.addSubscription(sub);
+      } catch (err) {
+        if (err instanceof SublistError) {
+          this.sendErr(ErrText.invalidSubject);
+          return true;
+        }
+        throw err;
+      }
+      this.subs.set(sid, sub);
+    }
+    if (this.verbose) this.sendProto(OK);
+    return true;
+  }
+
+  processUnsub(buf: Buffer, start: number, end: number): boolean {
+    const args = splitArgs(buf, start, end);
+    if (this.trace) this.traceIn('UNSUB', args.join(' '));
+    let max = -1;
+    if (args.length === 2) {
+      const b = Buffer.from(args[1]!, 'latin1');
+      max = parseSizeStr(b);
+    } else if (args.length !== 1) {
+      this.protocolViolation(`processUnsub Parse Error: '${buf.toString('latin1', start, end)}'`);
+      return false;
+    }
+    this.lastActivity = new Date();
+    const sub = this.subs.get(args[0]!);
+    if (sub !== undefined) {
+      if (max > 0 && max > sub.delivered) sub.max = max;
+      else this.removeSub(sub);
+    }
+    if (this.verbose) this.sendProto(OK);
+    return true;
+  }
+
+  processConnect(buf: Buffer, start: number, end: number): boolean {
+    const text = buf.toString('utf8', start, end);
+    if (this.trace) this.traceIn('CONNECT', redactSecrets(text));
+    let opts: ConnectOptions;
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('CONNECT is not a JSON object');
+      opts = v as ConnectOptions;
+    } catch (err) {
+      this.protocolViolation(`CONNECT parse error: ${(err as Error).message}`);
+      return false;
+    }
+    this.clearAuthTimer();
+    this.connectOpts = opts;
+    const first = !this.connectReceived;
+    this.connectReceived = true;
+    this.echo = opts.echo !== false;
+    this.verbose = opts.verbose !== false;
+    this.pedantic = opts.pedantic === true;
+    this.headers = !this.server.options.noHeaderSupport && opts.headers === true;
+    this.noResponders = opts.no_responders === true;
+    this.protocol = typeof opts.protocol === 'number' ? opts.protocol : 0;
+    this.lastActivity = new Date();
+    this.rttMs = Date.now() - this.start.getTime();
+
+    if (this.server.auth.required || first) {
+      const res = this.server.auth.check(opts);
+      if (res === null || opts.account !== undefined || opts.new_account === true) {
+        this.authViolation(opts.user);
+        return false;
+      }
+      this.authorizedUser = res.user;
+      this.permissions = res.permissions;
+      this.awaitingAuth = false;
+    }
+    if (this.protocol < 0 || this.protocol > 1) {
+      this.sendErr(ErrText.invalidClientProtocol);
+      this.close(ClosedReason.badClientProtocolVersion);
+      return false;
+    }
+    if (this.noResponders && !this.headers) {
+      this.sendErr(ErrText.noRespondersRequiresHeaders);
+      this.close(ClosedReason.noRespondersRequiresHeaders);
+      return false;
+    }
+    if (this.verbose) this.sendProto(OK);
+    if (first) this.server.connectionConnected(this);
+    return true;
+  }
+
+  processInfo(buf: Buffer, start: number, end: number): boolean {
+    // Clients do not send INFO; nats-server parses it as JSON and ignores it for CLIENT connections.
+    try {
+      JSON.parse(buf.toString('utf8', start, end));
+    } catch (err) {
+      this.protocolViolation(`INFO parse error: ${(err as Error).message}`);
+      return false;
+    }
+    return true;
+  }
+
+  processPing(): void {
+    if (this.trace) this.traceIn('PING', '');
+    this.sendProto(PONG);
+  }
+
+  processPong(): void {
+    if (this.trace) this.traceIn('PONG', '');
+    this.pingsOut = 0;
+    if (this.pingSentAt > 0) {
+      this.rttMs = Date.now() - this.pingSentAt;
+      this.pingSentAt = 0;
+    }
+  }
+
+  processErr(buf: Buffer, start: number, end: number): void {
+    this.server.logger.error(`${this.logPrefix} - Client Error ${buf.toString('utf8', start, end)}`);
+    this.close(ClosedReason.parseError);
+  }
+
+  parseError(state: number, snippet: string): void {
+    this.sendErr(ErrText.unknownProtocol);
+    this.server.logger.error(`${this.logPrefix} - Client parser ERROR, state=${state}: proto='${snippet}...'`);
+    this.close(ClosedReason.protocolViolation);
+  }
+
+  protocolViolation(detail: string): void {
+    this.server.logger.error(`${this.logPrefix} - ${detail}`);
+    this.close(ClosedReason.protocolViolation);
+  }
+
+  maxControlLineExceeded(len: number): void {
+    this.server.logger.error(
+      `${this.logPrefix} - ${ErrText.maxControlLine}: max_control_line ${this.server.options.maxControlLine}, line length ${len}`,
+    );
+    this.sendErr(ErrText.maxControlLine);
+    this.close(ClosedReason.maxControlLineExceeded);
+  }
+
+  authViolation(user?: string): void {
+    this.server.logger.error(
+      user ? `${this.logPrefix} - authentication error - User ${JSON.stringify(user)}` : `${this.logPrefix} - authentication error`,
+    );
+    this.sendErr(ErrText.authorizationViolation);
+    this.close(ClosedReason.authenticationViolation);
+  }
+
+  // ---- output ---------------------------------------------------------------
+
+  /**
+   * SubscriptionOwner.deliver: append MSG/HMSG for `sub` to the outbound
+   * buffer. Copies the subject, reply and size digits straight from the
+   * publisher's control line; the payload is copied (or shared when large).
+   */
+  deliver(sub: Subscription, pa: PubArgs, data: Buffer, start: number): boolean {
+    if (this.closed) return false;
+    const src = pa.buf;
+    const out = this.out;
+    let hdr = pa.hdr;
+    let size = pa.size;
+    let dataStart = start;
+    let szb: Buffer | null = null;
+    if (hdr >= 0 && !this.headers) {
+      // Headerless subscriber: the payload only, as a plain MSG.
+      dataStart = start + hdr;
+      size -= hdr;
+      hdr = -1;
+      szb = Buffer.from(String(size), 'latin1');
+    }
+    const subjLen = pa.subjEnd - pa.subjStart;
+    const replyLen = pa.replyEnd - pa.replyStart;
+    const szLen = szb === null ? pa.szbEnd - pa.szbStart : szb.length;
+    const lineLen =
+      (hdr >= 0 ? 5 + (pa.hdbEnd - pa.hdbStart) + 1 : 4) + subjLen + sub.sidBytes.length + (replyLen > 0 ? replyLen + 1 : 0) + szLen + 2;
+    const total = lineLen + size + 2;
+
+    const pending = out.pending + this.socket.writableLength;
+    if (pending + total > this.maxPending) {
+      this.slowConsumer(pending + total);
+      return false;
+    }
+    if (pending > this.stallAt) {
+      const producer = this.server.currentReader;
+      if (producer !== null && producer !== this) producer.stallOn = this;
+    }
+
+    out.ensure(lineLen + (size < LARGE_PAYLOAD ? size + 2 : 0));
+    const b = out.buf;
+    let p = out.len;
+    if (hdr >= 0) p += HMSG_BYTES.copy(b, p);
+    else p += MSG_BYTES.copy(b, p);
+    p += src.copy(b, p, pa.subjStart, pa.subjEnd);
+    p += sub.sidBytes.copy(b, p);
+    if (replyLen > 0) {
+      p += src.copy(b, p, pa.replyStart, pa.replyEnd);
+      b[p++] = 32;
+    }
+    if (hdr >= 0) {
+      p += src.copy(b, p, pa.hdbStart, pa.hdbEnd);
+      b[p++] = 32;
+    }
+    if (szb === null) p += src.copy(b, p, pa.szbStart, pa.szbEnd);
+    else p += szb.copy(b, p);
+    b[p++] = 13;
+    b[p++] = 10;
+    if (size < LARGE_PAYLOAD) {
+      // Payload and its trailing CRLF in one copy.
+      p += data.copy(b, p, dataStart, dataStart + size + 2);
+      out.len = p;
+    } else {
+      out.len = p;
+      out.appendShared(data.subarray(dataStart, dataStart + size + 2));
+    }
+    this.stats.outMsgs++;
+    this.stats.outBytes += size;
+    if (!this.dirty) this.server.markDirty(this);
+    return true;
+  }
+
+  /** Queue protocol bytes (PONG, +OK, PING). */
+  sendProto(b: Buffer): void {
+    if (this.closed) return;
+    this.out.append(b);
+    if (!this.dirty) this.server.markDirty(this);
+  }
+
+  /** Queue a text line (INFO, -ERR); `line` must end with CRLF. */
+  sendRaw(line: string): void {
+    if (this.closed) return;
+    this.out.appendString(line);
+    if (!this.dirty) this.server.markDirty(this);
+  }
+
+  sendErr(text: string): void {
+    if (this.trace) this.server.logger.trace(`${this.logPrefix} - ->> [-ERR ${text}]`);
+    this.sendRaw(`-ERR '${text}'\r\n`);
+  }
+
+  /** 503 to the requester's own reply subscription (nats-server 2.10 form). */
+  private sendNoResponders(pa: PubArgs): void {
+    const reply = pa.replyString();
+    const r = this.server.sublist.match(reply);
+    let sub: Subscription | null = null;
+    for (const s of r.psubs) {
+      if (s.owner === this) {
+        sub = s;
+        break;
+      }
+    }
+    if (sub === null) return;
+    const hl = 32 + Buffer.byteLength(pa.subject, 'latin1');
+    this.sendRaw(`HMSG ${reply} ${sub.sid} ${hl} ${hl}\r\nNATS/1.0 503\r\nNats-Subject: ${pa.subject}\r\n\r\n\r\n`);
+  }
+
+  /** Write everything queued (called by the server once per batch). */
+  flush(): void {
+    this.dirty = false;
+    if (this.closed) return;
+    const out = this.out;
+    if (out.pending === 0) return;
+    const n = out.pending;
+    const ok = out.flushTo(this.socket);
+    this.server.stats.outBytesWritten += n;
+    if (!ok && this.deadlineTimer === null && this.server.options.writeDeadline > 0) this.armWriteDeadline();
+  }
+
+  private armWriteDeadline(): void {
+    this.deadlineMark = this.socket.bytesWritten;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = null;
+      if (this.closed) return;
+      if (this.socket.writableLength === 0) return;
+      if (this.socket.bytesWritten > this.deadlineMark) {
+        // Still making progress: only a write that stalls for a whole deadline is fatal.
+        this.armWriteDeadline();
+        return;
+      }
+      this.server.stats.slowConsumers++;
+      this.server.logger.info(`${this.logPrefix} - "${this.connectOpts.name ?? ''}" - Slow Consumer Detected: WriteDeadline of ${this.server.options.writeDeadline}ms exceeded`);
+      this.close(ClosedReason.slowConsumerWriteDeadline, true);
+    }, this.server.options.writeDeadline);
+  }
+
+  private onDrain(): void {
+    if (this.deadlineTimer !== null) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
+    }
+    this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    const w = this.drainWaiters;
+    if (w === null) return;
+    this.drainWaiters = null;
+    for (const p of w) p.resumeFromStall();
+  }
+
+  /** Pause reading from this producer until `stallOn` drains (bounded, like nats-server's fast-producer stall). */
+  private stall(): void {
+    const target = this.stallOn!;
+    this.stallOn = null;
+    if (this.closed || target.closed || this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+    (target.drainWaiters ??= []).push(this);
+    this.stallTimer = setTimeout(() => this.resumeFromStall(), STALL_MAX_MS);
+  }
+
+  resumeFromStall(): void {
+    if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.closed) this.socket.resume();
+  }
+
+  private slowConsumer(wanted: number): void {
+    const s = this.server;
+    s.stats.slowConsumers++;
+    s.logger.info(
+      `${this.logPrefix} - "${this.connectOpts.name ?? ''}" - Slow Consumer Detected: MaxPending of ${this.maxPending} Exceeded (${wanted} bytes pending)`,
+    );
+    this.close(ClosedReason.slowConsumerPendingBytes, true);
+  }
+
+  // ---- pings ------------------------------------------------------------------
+
+  private startPingTimer(): void {
+    const interval = this.server.options.pingInterval;
+    if (interval <= 0) return;
+    this.pingTimer = setInterval(() => this.onPingTimer(interval), interval);
+  }
+
+  private onPingTimer(interval: number): void {
+    if (this.closed) return;
+    // Recent inbound traffic proves the client alive: skip this PING (nats-server does the same).
+    if (Date.now() - this.lastIn < interval && this.pingsOut === 0) return;
+    if (this.pingsOut + 1 > this.server.options.pingMax) {
+      this.server.stats.staleConnections++;
+      this.server.logger.debug(`${this.logPrefix} - Stale Client Connection - Closing`);
+      this.sendErr(ErrText.staleConnection);
+      this.close(ClosedReason.staleConnection);
+      return;
+    }
+    this.pingsOut++;
+    this.pingSentAt = Date.now();
+    if (this.trace) this.server.logger.trace(`${this.logPrefix} - ->> [PING]`);
+    this.sendProto(PING);
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+  }
+
+  // ---- subscriptions and close ------------------------------------------------
+
+  /** Remove one of this client's subscriptions (UNSUB, auto-unsubscribe). */
+  removeSub(sub: Subscription): void {
+    if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
+    this.server.removeSubscription(sub);
+  }
+
+  /**
+   * Close the connection: queued output (e.g. a final -ERR) is flushed first
+   * unless `drop` (slow consumers: their backlog is what we are cutting off).
+   */
+  close(reason: ClosedReasonText | string, drop = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.stop = new Date();
+    this.clearAuthTimer();
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.pingTimer = this.deadlineTimer = this.stallTimer = null;
+    this.releaseWaiters();
+    const s = this.socket;
+    if (!drop && this.out.pending > 0 && !s.destroyed) this.out.flushTo(s);
+    this.out.reset();
+    if (drop || s.destroyed) s.destroy();
+    else {
+      s.end();
+      // A peer that never reads must not keep the socket forever.
+      setTimeout(() => s.destroy(), 2000).unref();
+    }
+    for (const sub of this.subs.values()) this.server.removeSubscription(sub);
+    this.server.connectionClosed(this);
+  }
+
+  snapshot(): ConnectionSnapshot {
+    const o = this.connectOpts;
+    return {
+      cid: this.cid,
+      kind: 'Client',
+      ip: this.ip,
+      port: this.port,
+      start: this.start,
+      lastActivity: this.lastActivity,
+      stop: this.stop,
+      reason: this.closeReason,
+      rttMs: this.rttMs,
+      pendingBytes: this.closed ? 0 : this.out.pending + this.socket.writableLength,
+      inMsgs: this.stats.inMsgs,
+      outMsgs: this.stats.outMsgs,
+      inBytes: this.stats.inBytes,
+      outBytes: this.stats.outBytes,
+      numSubs: this.subs.size,
+      subscriptions: [...this.subs.values()].map((s) => s.subject),
+      name: o.name ?? '',
+      lang: o.lang ?? '',
+      version: o.version ?? '',
+      authorizedUser: this.authorizedUser,
+      tlsVersion: '',
+    };
+  }
+
+  private traceIn(op: string, arg: string): void {
+    this.server.logger.trace(`${this.logPrefix} - <<- [${op}${arg ? ' ' + arg : ''}]`);
+  }
+}
+
+function parseSizeStr(b: Buffer): number {
+  if (b.length === 0 || b.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Hide passwords and tokens in traced CONNECT lines. */
+function redactSecrets(s: string): string {
+  return s.replace(/("(?:pass|auth_token|sig|nkey)"\s*:\s*")([^"]*)"/g, '$1[REDACTED]"');
+}

@@ -1,0 +1,132 @@
+// runServer: the process around a Server. Logs the nats-server startup
+// banner, starts the client listener and the optional subsystems, writes the
+// pid file and the ports file, and shuts down on SIGINT/SIGTERM.
+//
+// Optional subsystems are plain modules found by path, so adding one never
+// touches this file's callers: each of SUBSYSTEMS that exists must export
+//   attach(server: Server): Promise<ServerExtension>
+// and is started after the client listener, in this order, before
+// "Server is ready". A missing module is skipped.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServerOptions } from '../config/options.js';
+import { NATS_COMPAT_VERSION } from '../config/version.js';
+import { Logger } from './logger.js';
+import { Server } from './server.js';
+
+export interface ServerExtension {
+  /** Ports-file entries this subsystem listens on, e.g. { monitoring: ['http://127.0.0.1:8222'] }. */
+  ports?: Record<string, string[]>;
+  /** Called on shutdown, before clients are closed. */
+  close(): Promise<void>;
+}
+
+export type AttachFn = (server: Server) => Promise<ServerExtension>;
+
+/** Module specifiers relative to this file. */
+const SUBSYSTEMS = ['../cluster/index.js', '../jetstream/index.js', './monitor/index.js'];
+
+async function loadAttach(spec: string): Promise<AttachFn | null> {
+  try {
+    const mod = (await import(spec)) as { attach?: AttachFn };
+    return typeof mod.attach === 'function' ? mod.attach : null;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const last = spec.split('/').slice(-2).join('/');
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(last)) return null;
+    throw e;
+  }
+}
+
+export interface RunningTern {
+  server: Server;
+  /** Resolves with the exit code once the server has shut down. */
+  done: Promise<number>;
+  /** Shut down as on SIGTERM. */
+  shutdown(): Promise<void>;
+}
+
+/** Start everything; the caller decides how the process ends (tests use this directly). */
+export async function startTern(opts: ServerOptions, ctx: { commandName: string; handleSignals?: boolean }): Promise<RunningTern> {
+  const logger = new Logger({ debug: opts.debug, trace: opts.trace, logtime: opts.logtime, logFile: opts.logFile });
+  const server = new Server(opts, logger);
+  logger.info(`Starting nats-server`);
+  logger.info(`  Version:  ${NATS_COMPAT_VERSION}`);
+  logger.info(`  Git:      [not set]`);
+  logger.info(`  Name:     ${server.serverName}`);
+  logger.info(`  ID:       ${server.serverId}`);
+  if (opts.configFile) logger.info(`Using configuration file: ${opts.configFile}`);
+
+  await server.start();
+  const extensions: ServerExtension[] = [];
+  const ports: Record<string, string[]> = { nats: server.clientUrls() };
+  for (const spec of SUBSYSTEMS) {
+    const attach = await loadAttach(spec);
+    if (!attach) continue;
+    const ext = await attach(server);
+    extensions.push(ext);
+    for (const [k, v] of Object.entries(ext.ports ?? {})) ports[k] = [...(ports[k] ?? []), ...v];
+  }
+
+  let pidFile = '';
+  if (opts.pidFile) {
+    writeFileSync(opts.pidFile, String(process.pid));
+    pidFile = opts.pidFile;
+  }
+  let portsFile = '';
+  if (opts.portsFileDir) {
+    portsFile = join(opts.portsFileDir, `${ctx.commandName}_${process.pid}.ports`);
+    writeFileSync(portsFile, JSON.stringify(ports));
+  }
+  logger.info('Server is ready');
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let stopping: Promise<void> | null = null;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    logger.info(`Trapped "${sig === 'SIGINT' ? 'interrupt' : 'terminated'}" signal`);
+    void shutdown();
+  };
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info('Initiating Shutdown...');
+      for (const ext of extensions.reverse()) {
+        try {
+          await ext.close();
+        } catch (e) {
+          logger.error(`shutdown: ${(e as Error).message}`);
+        }
+      }
+      await server.shutdown();
+      if (pidFile) rmSync(pidFile, { force: true });
+      if (portsFile) rmSync(portsFile, { force: true });
+      logger.info('Server Exiting..');
+      logger.close();
+      if (ctx.handleSignals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      resolveDone(0);
+    })();
+    return stopping;
+  };
+  if (ctx.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  return { server, done, shutdown };
+}
+
+/** The `tern server` entry: runs until SIGINT/SIGTERM and resolves with the exit code. */
+export async function runServer(opts: ServerOptions, ctx: { commandName: string }): Promise<number> {
+  let running: RunningTern;
+  try {
+    running = await startTern(opts, { commandName: ctx.commandName, handleSignals: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const msg = err.code === 'EADDRINUSE' ? `Error listening on port: ${opts.host}:${opts.port}, "address already in use"` : err.message;
+    process.stderr.write(`[${process.pid}] [FTL] ${msg}\n`);
+    return 1;
+  }
+  return running.done;
+}
