@@ -1,0 +1,354 @@
+// The bridge engine: per mapping, per ordering lane, pipelined publishing with in-order
+// completion, source acks only after target confirmation, retries, dead-lettering, and
+// pausing the sources while the target is unreachable.
+//
+// A lane is an array of entries in push order. Every entry is published as soon as it is
+// pushed (many PubAcks outstanding). When the head of the lane is confirmed, the head
+// advances over every confirmed entry and the source gets one ack for the last of them
+// (AckTracker-style contiguous prefix). A failed entry keeps its place: nothing after it is
+// acked until it is confirmed or dead-lettered, so a crash at any point loses nothing;
+// the redelivered messages carry the same Nats-Msg-Id and the stream drops the copies.
+import { createHash } from 'node:crypto';
+import type { HeaderEntry, SourceConnector, SourceMessage, SourceSink } from './connector.js';
+import type { Logger } from './log.js';
+import type { Mapping } from './mapping.js';
+import type { BridgeMetrics } from './metrics.js';
+import { MissingTokenError, renderTemplate } from './template.js';
+import { isReserved, subjectProblem } from './subject.js';
+import { PublishError, type NatsTarget, type PubAckInfo } from './target.js';
+
+type EntryState = 'inflight' | 'failed' | 'done';
+
+interface Entry {
+  readonly msg: SourceMessage;
+  subject: string;
+  headers: HeaderEntry[];
+  msgId: string | undefined;
+  state: EntryState;
+  /** Publish attempts the target rejected (poison counting). */
+  attempts: number;
+  /** Set when the message goes to the dead-letter subject instead. */
+  dead: { reason: string; error: string } | undefined;
+}
+
+class Lane {
+  entries: Entry[] = [];
+  head = 0;
+  retryTimer: NodeJS.Timeout | undefined;
+  /** Consecutive failed retry rounds, for the backoff. */
+  failures = 0;
+  waiters: Array<() => void> = [];
+  constructor(readonly name: string) {}
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+}
+
+export interface EngineOptions {
+  readonly shutdownTimeoutMs: number;
+  readonly stallAfterMs: number;
+}
+
+/** Runs one mapping: owns its source and its lanes. */
+export class MappingRunner implements SourceSink {
+  private readonly lanes = new Map<string, Lane>();
+  private inflightCount = 0;
+  private closing = false;
+  /** Last known source backlog (queue depth / lag), for health. */
+  backlog = 0;
+
+  constructor(
+    readonly mapping: Mapping,
+    readonly source: SourceConnector,
+    private readonly engine: BridgeEngine,
+    private readonly logger: Logger,
+  ) {}
+
+  get inflight(): number {
+    return this.inflightCount;
+  }
+
+  // --- SourceSink -------------------------------------------------------------------
+
+  push(msg: SourceMessage): void {
+    const m = this.engine.metrics;
+    m.received.inc({ mapping: this.mapping.name });
+    m.inflight.inc({ mapping: this.mapping.name });
+    this.inflightCount++;
+    let lane = this.lanes.get(msg.lane);
+    if (!lane) this.lanes.set(msg.lane, (lane = new Lane(msg.lane)));
+    const e = this.prepare(msg);
+    lane.entries.push(e);
+    // While a retry round is pending the lane keeps its order: new entries wait for it.
+    if (lane.retryTimer) e.state = 'failed';
+    else this.send(lane, e);
+  }
+
+  drain(lanes?: readonly string[]): Promise<void> {
+    const targets = lanes ? lanes.map((l) => this.lanes.get(l)).filter((l): l is Lane => l !== undefined) : [...this.lanes.values()];
+    return Promise.all(
+      targets.map((l) => (l.size === 0 || this.closing ? Promise.resolve() : new Promise<void>((r) => l.waiters.push(r)))),
+    ).then(() => undefined);
+  }
+
+  connection(state: 'up' | 'down', detail?: string): void {
+    this.engine.metrics.connectionUp.set({ connection: this.mapping.connectionName }, state === 'up' ? 1 : 0);
+    this.logger.log(state === 'up' ? 'info' : 'warn', `source connection ${state}`, detail ? { detail } : undefined);
+  }
+
+  reconnecting(attempt: number, delayMs: number, error?: string): void {
+    this.engine.metrics.reconnects.inc({ connection: this.mapping.connectionName });
+    this.logger.warn('source reconnecting', { attempt, delayMs, error });
+  }
+
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void {
+    this.logger.log(level, msg, fields);
+  }
+
+  // --- preparing and publishing -------------------------------------------------------
+
+  private prepare(msg: SourceMessage): Entry {
+    const mp = this.mapping;
+    const e: Entry = { msg, subject: '', headers: [], msgId: undefined, state: 'inflight', attempts: 0, dead: undefined };
+    // Headers first: they never fail, and the dead-letter message needs them.
+    const rules = mp.headers;
+    for (const h of msg.headers) {
+      if (rules.include.some((r) => r.test(h[0])) && !rules.exclude.some((r) => r.test(h[0]))) e.headers.push(h);
+    }
+    try {
+      for (const [name, t] of rules.add) e.headers.push([name, renderTemplate(t, msg.tokens, msg.headers, false)]);
+    } catch (err) {
+      e.dead = { reason: 'unroutable', error: `headers.add: ${(err as Error).message}` };
+    }
+    e.msgId = this.dedupKey(msg);
+    if (!e.dead) {
+      try {
+        e.subject = renderTemplate(mp.subject, msg.tokens, msg.headers, true);
+        const problem = subjectProblem(e.subject, false);
+        if (problem) e.dead = { reason: 'unroutable', error: `target subject "${e.subject}" ${problem}` };
+        else if (isReserved(e.subject)) e.dead = { reason: 'unroutable', error: `target subject "${e.subject}" is in a reserved subject space` };
+      } catch (err) {
+        if (!(err instanceof MissingTokenError)) throw err;
+        e.dead = { reason: 'unroutable', error: `target.subject "${mp.subject.source}": ${err.message}` };
+      }
+    }
+    if (!e.dead) {
+      const size = msg.size + e.subject.length + (e.msgId?.length ?? 0) + 64;
+      const max = this.engine.target.maxPayload;
+      if (size > max) e.dead = { reason: 'oversize', error: `message of ${msg.body.length} bytes (+headers) exceeds the target's max_payload ${max}` };
+    }
+    return e;
+  }
+
+  private dedupKey(msg: SourceMessage): string | undefined {
+    const mp = this.mapping;
+    if (!mp.dedupKey) return undefined;
+    try {
+      return renderTemplate(mp.dedupKey, msg.tokens, msg.headers, false);
+    } catch (err) {
+      if (!(err instanceof MissingTokenError)) throw err;
+      const pol = mp.dedupMissing;
+      if (pol.kind === 'hash') return 'sha256:' + createHash('sha256').update(msg.body).digest('base64url');
+      if (pol.kind === 'header') {
+        for (const [k, v] of msg.headers) if (k.toLowerCase() === pol.name) return v;
+      }
+      return undefined;
+    }
+  }
+
+  private send(lane: Lane, e: Entry): void {
+    e.state = 'inflight';
+    const t = this.engine.target;
+    const cb = (err: PublishError | null, ack: PubAckInfo | null): void => this.onResult(lane, e, err, ack);
+    if (e.dead) {
+      const { subject, stream } = { subject: this.mapping.deadLetterSubject, stream: this.mapping.deadLetterStream };
+      const oversize = e.dead.reason === 'oversize';
+      const hdrs: HeaderEntry[] = [
+        ...e.headers,
+        ['Bridge-Error', e.dead.error.replace(/[\r\n]+/g, ' ')],
+        ['Bridge-Error-Reason', e.dead.reason],
+        ['Bridge-Attempts', String(Math.max(1, e.attempts))],
+        ['Bridge-Mapping', this.mapping.name],
+        ...Object.entries(e.msg.coordinates).map(([k, v]) => [`Bridge-Source-${k}`, v] as const),
+      ];
+      if (e.subject) hdrs.push(['Bridge-Target-Subject', e.subject]);
+      if (oversize) hdrs.push(['Bridge-Body-Omitted', String(e.msg.body.length)]);
+      const body = oversize ? new Uint8Array(0) : e.msg.body;
+      if (stream) t.publishJs(subject, body, hdrs, e.msgId === undefined ? undefined : `dlq:${e.msgId}`, cb);
+      else t.publishCore(subject, body, hdrs, cb);
+    } else if (this.mapping.stream !== undefined) {
+      t.publishJs(e.subject, e.msg.body, e.headers, e.msgId, cb);
+    } else {
+      t.publishCore(e.subject, e.msg.body, e.headers, cb);
+    }
+  }
+
+  private onResult(lane: Lane, e: Entry, err: PublishError | null, ack: PubAckInfo | null): void {
+    if (e.state !== 'inflight') return;
+    const name = this.mapping.name;
+    const m = this.engine.metrics;
+    if (!err) {
+      e.state = 'done';
+      if (e.dead) {
+        m.deadLettered.inc({ mapping: name, reason: e.dead.reason });
+        this.logger.error('message dead-lettered', { reason: e.dead.reason, error: e.dead.error, subject: this.mapping.deadLetterSubject, source: e.msg.coordinates });
+      } else {
+        m.published.inc({ mapping: name, guarantee: this.mapping.stream !== undefined ? 'at-least-once' : 'at-most-once' });
+        if (ack?.duplicate) m.duplicates.inc({ mapping: name });
+      }
+      m.latency.observe({ mapping: name }, (Date.now() - e.msg.receivedAt) / 1000);
+      lane.failures = 0;
+      this.engine.confirmed();
+      if (lane.head < lane.entries.length && lane.entries[lane.head] === e) this.advance(lane);
+      return;
+    }
+    e.state = 'failed';
+    if (err.kind === 'rejected') {
+      e.attempts++;
+      m.retries.inc({ mapping: name, reason: 'rejected' });
+      if (!e.dead && e.attempts >= this.mapping.retry.maxAttempts) {
+        e.dead = { reason: 'rejected', error: err.message };
+      }
+      this.logger.warn('target rejected message', { error: err.message, attempts: e.attempts, source: e.msg.coordinates });
+    } else {
+      m.retries.inc({ mapping: name, reason: 'transient' });
+      this.engine.targetTrouble(err.message);
+    }
+    this.scheduleRetry(lane);
+  }
+
+  private scheduleRetry(lane: Lane): void {
+    if (lane.retryTimer || this.closing) return;
+    const r = this.mapping.retry;
+    const base = Math.min(r.maxBackoffMs, r.backoffMs * 2 ** Math.min(lane.failures, 20));
+    lane.failures++;
+    const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+    lane.retryTimer = setTimeout(() => {
+      lane.retryTimer = undefined;
+      if (this.closing) return;
+      // Republish, in order, everything not in flight and not confirmed.
+      for (let i = lane.head; i < lane.entries.length; i++) {
+        const e = lane.entries[i]!;
+        if (e.state === 'failed') this.send(lane, e);
+      }
+    }, delay);
+  }
+
+  private advance(lane: Lane): void {
+    let last: Entry | undefined;
+    let n = 0;
+    while (lane.head < lane.entries.length && lane.entries[lane.head]!.state === 'done') {
+      last = lane.entries[lane.head]!;
+      lane.head++;
+      n++;
+    }
+    if (!last) return;
+    if (lane.head === lane.entries.length) {
+      lane.entries = [];
+      lane.head = 0;
+    } else if (lane.head > 4096) {
+      lane.entries = lane.entries.slice(lane.head);
+      lane.head = 0;
+    }
+    this.inflightCount -= n;
+    this.engine.metrics.inflight.dec({ mapping: this.mapping.name }, n);
+    this.engine.metrics.acked.inc({ mapping: this.mapping.name }, n);
+    this.source.ack(lane.name, last.msg);
+    if (lane.size === 0 && lane.waiters.length > 0) {
+      const w = lane.waiters;
+      lane.waiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** True if some entry waits for a retry round. */
+  get hasFailures(): boolean {
+    for (const l of this.lanes.values()) if (l.retryTimer) return true;
+    return false;
+  }
+
+  /** Stop retrying and release every drain() waiter (used after the shutdown timeout). */
+  abandon(): void {
+    this.closing = true;
+    for (const l of this.lanes.values()) {
+      clearTimeout(l.retryTimer);
+      l.retryTimer = undefined;
+      const w = l.waiters;
+      l.waiters = [];
+      for (const f of w) f();
+    }
+  }
+}
+
+/** Owns the target, the metrics and every mapping runner. */
+export class BridgeEngine {
+  readonly runners: MappingRunner[] = [];
+  private pausedForTarget = false;
+  lastConfirmAt = Date.now();
+
+  constructor(
+    readonly target: NatsTarget,
+    readonly metrics: BridgeMetrics,
+    readonly options: EngineOptions,
+    private readonly log: Logger,
+  ) {
+    target.onStatus((up, detail) => {
+      this.metrics.connectionUp.set({ connection: 'target' }, up ? 1 : 0);
+      this.log.log(up ? 'info' : 'warn', `target ${up ? 'up' : 'down'}`, { detail });
+      if (!up) this.targetTrouble(detail);
+    });
+    this.metrics.connectionUp.set({ connection: 'target' }, 1);
+  }
+
+  add(runner: MappingRunner): void {
+    this.runners.push(runner);
+  }
+
+  /** The target failed transiently: stop intake everywhere until publishes succeed again. */
+  targetTrouble(why: string): void {
+    if (this.pausedForTarget) return;
+    this.pausedForTarget = true;
+    this.log.warn('target unavailable: pausing sources', { error: why });
+    for (const r of this.runners) r.source.pause();
+  }
+
+  /** A publish succeeded: resume the sources once no lane waits for a retry. */
+  confirmed(): void {
+    this.lastConfirmAt = Date.now();
+    if (!this.pausedForTarget || !this.target.connected) return;
+    if (this.runners.some((r) => r.hasFailures)) return;
+    this.pausedForTarget = false;
+    this.log.info('target available again: resuming sources');
+    for (const r of this.runners) r.source.resume();
+  }
+
+  get paused(): boolean {
+    return this.pausedForTarget;
+  }
+
+  /** Healthy unless there is work (in flight or waiting at the source) and nothing was confirmed for stallAfterMs. */
+  health(): { ok: boolean; detail: Record<string, unknown> } {
+    const inflight = this.runners.reduce((a, r) => a + r.inflight, 0);
+    const backlog = this.runners.reduce((a, r) => a + r.backlog, 0);
+    const sinceMs = Date.now() - this.lastConfirmAt;
+    const stalled = (inflight > 0 || backlog > 0) && sinceMs > this.options.stallAfterMs;
+    return {
+      ok: !stalled,
+      detail: { inflight, backlog, msSinceLastConfirm: sinceMs, targetConnected: this.target.connected, pausedForTarget: this.pausedForTarget },
+    };
+  }
+
+  /** Graceful stop: stop consuming, let in-flight messages confirm and ack, close. */
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.source.stopConsuming().catch(() => undefined)));
+    const drained = Promise.all(this.runners.map((r) => r.drain())).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.options.shutdownTimeoutMs)));
+    const ok = await Promise.race([drained, timeout]);
+    clearTimeout(timer);
+    if (!ok) this.log.warn('shutdown timeout: unconfirmed messages stay unacked and will be redelivered', { inflight: this.runners.reduce((a, r) => a + r.inflight, 0) });
+    for (const r of this.runners) r.abandon();
+    await Promise.all(this.runners.map((r) => r.source.close().catch(() => undefined)));
+    await this.target.close();
+  }
+}

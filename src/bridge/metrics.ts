@@ -1,0 +1,95 @@
+// The bridge's Prometheus metrics (one Registry per bridge instance, so tests can run
+// several) and the HTTP endpoints /metrics and /healthz.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import client from 'prom-client';
+
+export class BridgeMetrics {
+  readonly registry = new client.Registry();
+  readonly received: client.Counter<'mapping'>;
+  readonly published: client.Counter<'mapping' | 'guarantee'>;
+  readonly acked: client.Counter<'mapping'>;
+  readonly duplicates: client.Counter<'mapping'>;
+  readonly retries: client.Counter<'mapping' | 'reason'>;
+  readonly deadLettered: client.Counter<'mapping' | 'reason'>;
+  readonly inflight: client.Gauge<'mapping'>;
+  readonly latency: client.Histogram<'mapping'>;
+  readonly connectionUp: client.Gauge<'connection'>;
+  readonly reconnects: client.Counter<'connection'>;
+  readonly queueDepth: client.Gauge<'mapping' | 'queue'>;
+  readonly kafkaLag: client.Gauge<'mapping' | 'topic' | 'partition'>;
+
+  constructor() {
+    const r = [this.registry];
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'tern_bridge_process_' });
+    this.received = new client.Counter({ name: 'tern_bridge_messages_received_total', help: 'messages received from sources', labelNames: ['mapping'], registers: r });
+    this.published = new client.Counter({
+      name: 'tern_bridge_messages_published_total',
+      help: 'messages confirmed by the target; guarantee="at-most-once" for core subjects (flush only)',
+      labelNames: ['mapping', 'guarantee'],
+      registers: r,
+    });
+    this.acked = new client.Counter({ name: 'tern_bridge_messages_acked_total', help: 'messages acked/committed at the source', labelNames: ['mapping'], registers: r });
+    this.duplicates = new client.Counter({ name: 'tern_bridge_duplicates_dropped_total', help: 'publishes the stream dropped as duplicates (PubAck.duplicate)', labelNames: ['mapping'], registers: r });
+    this.retries = new client.Counter({ name: 'tern_bridge_retries_total', help: 'publish retries', labelNames: ['mapping', 'reason'], registers: r });
+    this.deadLettered = new client.Counter({ name: 'tern_bridge_dead_lettered_total', help: 'messages sent to the dead-letter subject', labelNames: ['mapping', 'reason'], registers: r });
+    this.inflight = new client.Gauge({ name: 'tern_bridge_inflight', help: 'messages received and not yet acked at the source', labelNames: ['mapping'], registers: r });
+    this.latency = new client.Histogram({
+      name: 'tern_bridge_end_to_end_latency_seconds',
+      help: 'from receipt at the bridge to target confirmation',
+      labelNames: ['mapping'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.connectionUp = new client.Gauge({ name: 'tern_bridge_connection_up', help: '1 when the connection is up', labelNames: ['connection'], registers: r });
+    this.reconnects = new client.Counter({ name: 'tern_bridge_reconnects_total', help: 'reconnect attempts', labelNames: ['connection'], registers: r });
+    this.queueDepth = new client.Gauge({
+      name: 'tern_bridge_rabbitmq_queue_depth',
+      help: 'ready messages in the consumed RabbitMQ queue',
+      labelNames: ['mapping', 'queue'],
+      registers: r,
+    });
+    this.kafkaLag = new client.Gauge({ name: 'tern_bridge_kafka_lag', help: 'high watermark minus committed offset', labelNames: ['mapping', 'topic', 'partition'], registers: r });
+  }
+}
+
+export interface HealthReport {
+  readonly ok: boolean;
+  readonly detail: Record<string, unknown>;
+}
+
+/** Serve /metrics and /healthz on host:port (port 0 = any free port). */
+export async function startHttp(metrics: BridgeMetrics, health: () => HealthReport, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.setHeader('Content-Type', metrics.registry.contentType);
+          res.end(text);
+        },
+        (e: Error) => {
+          res.statusCode = 500;
+          res.end(e.message);
+        },
+      );
+    } else if (path === '/healthz') {
+      const h = health();
+      res.statusCode = h.ok ? 200 : 503;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail }));
+    } else {
+      res.statusCode = 404;
+      res.end('not found: try /metrics or /healthz\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
+export function boundPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
