@@ -19,7 +19,9 @@
 //   A Map from literal subject to its immutable, frozen result. A hit is one
 //   Map lookup and allocates nothing. Results with no interest are the shared
 //   EMPTY_RESULT constant and are cached too (publishes without subscribers
-//   are common and must stay cheap). The cache holds at most `cacheSize`
+//   are common and must stay cheap). Wide results (> 64 entries) are marked
+//   stale on a change instead of copied, and rebuilt on their next match.
+//   The cache holds at most `cacheSize`
 //   entries (default 1024); when it grows past that, the oldest entries are
 //   dropped down to a quarter of the limit, so publishing to endless distinct
 //   subjects cannot grow memory (nats-server issue #1794).
@@ -27,8 +29,8 @@
 // Invariants (checked by the tests)
 //   1. Every cache entry equals (as a set) what a fresh trie walk would return
 //      for its key. insert() and remove() keep this by replacing, with new
-//      frozen results, exactly the entries whose key the changed
-//      subscription's subject matches; other entries are untouched.
+//      frozen results (or dropping, when wide), exactly the entries whose key
+//      the changed subscription's subject matches; others are untouched.
 //   2. A subscription object is in the trie at most once; insert of an object
 //      already present is a no-op, remove() is by object identity.
 //   3. No empty Node or Level stays in the trie: removing the last
@@ -93,6 +95,9 @@ export interface SublistOptions {
 
 export const DEFAULT_CACHE_SIZE = 1024;
 
+/** Cached results wider than this are dropped, not patched, on a change (see patchCache). */
+const PATCH_MAX_FANOUT = 64;
+
 const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
 
 /** The one result for "no interest"; compare by identity if convenient. */
@@ -101,6 +106,15 @@ export const EMPTY_RESULT: SublistMatch<never> = Object.freeze({
   qsubs: EMPTY_ARRAY,
   queues: EMPTY_ARRAY,
 });
+
+// Literal children are in a Map: with fresh token strings it is ~6x faster to
+// add/delete than a null-prototype object (which must internalize each key).
+// Known V8 cost: a Map keeps deleted entries in their hash chain until it
+// rehashes, so unsubscribing and resubscribing the *same* token next to
+// thousands of siblings slows that token's lookups (about 1 us at 1k
+// siblings, 28 us at 10k) until the next rehash.
+/** Cache value for a subject whose result must be rebuilt on its next match. */
+const STALE: SublistMatch<never> = Object.freeze({ psubs: EMPTY_ARRAY, qsubs: EMPTY_ARRAY, queues: EMPTY_ARRAY });
 
 interface Level<T> {
   nodes: Map<string, Node<T>>;
@@ -303,19 +317,32 @@ export class Sublist<T extends SublistEntry> {
     return true;
   }
 
-  /** Keeps invariant 1: rewrite the cached results that `sub` belongs to. */
+  /**
+   * Keeps invariant 1: rewrite the cached results that `sub` belongs to.
+   * Small results are patched (copy + freeze). Large ones are dropped and
+   * rebuilt on their next match instead, so a burst of subscriptions to one
+   * busy subject costs O(n) rather than O(n^2) copying.
+   */
   private patchCache(sub: T, added: boolean): void {
     const cache = this.cache;
     if (cache === null || cache.size === 0) return;
     if (!subjectHasWildcard(sub.subject)) {
       // A literal subscription belongs to one cache key at most.
       const r = cache.get(sub.subject);
-      if (r !== undefined) cache.set(sub.subject, added ? withAdded(r, sub) : withRemoved(r, sub));
+      if (r !== undefined) this.patchEntry(cache, sub.subject, r, sub, added);
       return;
     }
     for (const [key, r] of cache) {
-      if (subjectMatchesFilter(key, sub.subject)) cache.set(key, added ? withAdded(r, sub) : withRemoved(r, sub));
+      if (subjectMatchesFilter(key, sub.subject)) this.patchEntry(cache, key, r, sub, added);
     }
+  }
+
+  private patchEntry(cache: Map<string, SublistMatch<T>>, key: string, r: SublistMatch<T>, sub: T, added: boolean): void {
+    if (r === STALE) return;
+    // Marked rather than deleted: deleting and re-adding the same key leaves
+    // tombstones in a V8 Map's hash chain (see Level).
+    if (r.psubs.length + r.qsubs.length > PATCH_MAX_FANOUT) cache.set(key, STALE);
+    else cache.set(key, added ? withAdded(r, sub) : withRemoved(r, sub));
   }
 
   match(subject: string): SublistMatch<T> {
@@ -323,7 +350,7 @@ export class Sublist<T extends SublistEntry> {
     const cache = this.cache;
     if (cache !== null) {
       const hit = cache.get(subject);
-      if (hit !== undefined) {
+      if (hit !== undefined && hit !== STALE) {
         this.cacheHits++;
         return hit;
       }
@@ -368,7 +395,7 @@ export class Sublist<T extends SublistEntry> {
   hasInterest(subject: string): boolean {
     if (this.cache !== null) {
       const hit = this.cache.get(subject);
-      if (hit !== undefined) return hit.psubs.length > 0 || hit.qsubs.length > 0;
+      if (hit !== undefined && hit !== STALE) return hit.psubs.length > 0 || hit.qsubs.length > 0;
     }
     if (hasEmptyToken(subject)) return false;
     return this.anyInterest(this.root, subject, 0);
@@ -393,9 +420,11 @@ export class Sublist<T extends SublistEntry> {
   stats(): SublistStats {
     let max = 0;
     let total = 0;
-    const numCache = this.cache?.size ?? 0;
+    let numCache = 0; // live entries; stale ones are about to be rebuilt or swept
     if (this.cache !== null) {
       for (const r of this.cache.values()) {
+        if (r === STALE) continue;
+        numCache++;
         const f = r.psubs.length + r.qsubs.length;
         total += f;
         if (f > max) max = f;
@@ -441,7 +470,7 @@ function countNodes<T>(level: Level<T>): number {
     n++;
     if (node.next !== null) n += countNodes(node.next);
   };
-  for (const node of level.nodes.values()) visit(node);
+  for (const n of level.nodes.values()) visit(n);
   if (level.pwc !== null) visit(level.pwc);
   if (level.fwc !== null) visit(level.fwc);
   return n;

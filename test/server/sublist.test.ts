@@ -213,6 +213,25 @@ test('cache stays coherent when wildcard subs matching cached subjects come and 
   assert.deepEqual(shape(sl.match('unrelated.subject')), { psubs: ids(lit), qsubs: {} });
 });
 
+test('wide cached results stay correct while many subs join and leave one subject', () => {
+  const sl = new Sublist<Sub>();
+  const subs: Sub[] = [];
+  for (let i = 0; i < 300; i++) {
+    const s = i % 3 === 0 ? sub('wide.*', `g${i % 4}`) : sub('wide.x');
+    sl.insert(s);
+    subs.push(s);
+    assert.equal(sl.match('wide.x').psubs.length + sl.match('wide.x').qsubs.reduce((n, g) => n + g.length, 0), i + 1);
+  }
+  for (let i = 0; i < 300; i += 2) assert.ok(sl.remove(subs[i]!));
+  const left = subs.filter((_, i) => i % 2 === 1);
+  const before = sl.match('wide.x');
+  assert.equal(sl.match('wide.x'), before, 'rebuilt once, then served from the cache');
+  assert.ok(sl.stats().maxFanout > 64);
+  const r = shape(sl.match('wide.x'));
+  assert.deepEqual(r.psubs, ids(...left.filter((s) => s.queue === null)));
+  assert.equal(Object.values(r.qsubs).flat().length, left.filter((s) => s.queue !== null).length);
+});
+
 test('patching leaves results that were handed out unchanged (immutability)', () => {
   const sl = new Sublist<Sub>();
   const a = sub('imm.a');
