@@ -334,16 +334,19 @@ function applyTopLevel(d: Diagnostics, f: Field, o: ServerOptions, st: FileState
 
 /** A --cluster / --cluster_listen URL: nats://[user:pass@]host:port. */
 function applyClusterListen(d: Diagnostics, o: ServerOptions, raw: string): void {
+  // URL rejects a "-1" port: accept it explicitly for a random port.
+  const random = /:-1\/?$/.test(raw);
+  const text = random ? raw.replace(/:-1(\/?)$/, ':0$1') : raw;
   let u: URL;
   try {
-    u = new URL(raw.includes('://') ? raw : `nats://${raw}`);
+    u = new URL(text.includes('://') ? text : `nats://${text}`);
   } catch {
     d.error(`invalid value "${raw}" for flag --cluster: expected a URL such as nats://0.0.0.0:6222`);
     return;
   }
-  const port = u.port === '' ? NaN : Number(u.port);
-  // URL drops a "-1" port as invalid; accept it explicitly for a random port.
-  const random = /:-1$/.test(raw);
+  // URL drops a port that is the scheme's default, so read it from the text.
+  const m = /:(\d+)\/?$/.exec(text);
+  const port = m ? Number(m[1]) : NaN;
   if (!random && Number.isNaN(port)) {
     d.error(`invalid value "${raw}" for flag --cluster: missing port (e.g. nats://0.0.0.0:6222)`);
     return;
@@ -435,7 +438,7 @@ function applyFlags(d: Diagnostics, o: ServerOptions, f: FlagValues, st: FileSta
           d.error(`invalid value "${r}" for flag --routes: expected a URL such as nats-route://host:6222`);
         }
       }
-      o.cluster!.routes = routes;
+      if (o.cluster) o.cluster.routes = routes;
     }
   }
   const clusterOnly: [keyof FlagValues, string][] = [

@@ -47,8 +47,10 @@ function readSubjectPermission(d: Diagnostics, f: Field): Permission | undefined
     const allow = readStringList(d, f);
     return allow && { allow };
   }
-  const m = readMap(d, f);
-  if (!m) return undefined;
+  if (f.node.kind !== 'map') {
+    return d.error(`${f.name}: expected a subject, a list of subjects or { allow, deny }, got ${describeNode(f.node)}`, f.pos);
+  }
+  const m = f.node;
   const p: Permission = {};
   for (const sub of fieldsOf(m, f.name)) {
     switch (sub.entry.key.toLowerCase()) {
