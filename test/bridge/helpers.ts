@@ -1,0 +1,171 @@
+// Shared helpers for bridge tests: unique names, a JetStream stream per test on the
+// reference nats-server (127.0.0.1:4222) or a spawned one, RabbitMQ publishing with
+// confirms, reading a stream back, and running the bridge in-process or as a process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as amqp from 'amqplib';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { startBridge, type RunningBridge } from '../../src/bridge/bridge.js';
+import type { BridgeConfig } from '../../src/bridge/config.js';
+import { TERN_MAIN } from '../helpers/servers.js';
+
+export const RABBIT_URL = process.env.RABBIT_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export function uid(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function natsConnect(url = NATS_URL): Promise<NatsConnection> {
+  return connect({ servers: url });
+}
+
+export async function createStream(nc: NatsConnection, name: string, subjects: string[], opts: { duplicateWindowMs?: number; maxMsgSize?: number } = {}): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({
+    name,
+    subjects,
+    duplicate_window: (opts.duplicateWindowMs ?? 300_000) * 1_000_000,
+    ...(opts.maxMsgSize !== undefined ? { max_msg_size: opts.maxMsgSize } : {}),
+  });
+}
+
+export async function deleteStream(nc: NatsConnection, name: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(name).catch(() => undefined);
+}
+
+export async function streamCount(nc: NatsConnection, name: string): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  return (await jsm.streams.info(name)).state.messages;
+}
+
+/** Read every message of a stream in order (an ordered consumer). */
+export async function readStream(nc: NatsConnection, name: string, expected: number, timeoutMs = 30_000): Promise<JsMsg[]> {
+  const js = jetstream(nc);
+  const c = await js.consumers.get(name);
+  const out: JsMsg[] = [];
+  const total = await streamCount(nc, name);
+  const want = Math.max(expected, total);
+  if (want === 0) return out;
+  const iter = await c.consume({ max_messages: 1000 });
+  const timer = setTimeout(() => iter.stop(), timeoutMs);
+  for await (const m of iter) {
+    out.push(m);
+    if (out.length >= want) break;
+  }
+  clearTimeout(timer);
+  await iter.close().catch(() => undefined);
+  return out;
+}
+
+export async function rabbit(): Promise<amqp.ChannelModel> {
+  return amqp.connect(RABBIT_URL);
+}
+
+/** Publish with confirms, honouring back-pressure. */
+export async function publishMany(
+  ch: amqp.ConfirmChannel,
+  exchange: string,
+  count: number,
+  make: (i: number) => { routingKey: string; body: Buffer; options?: amqp.Options.Publish },
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const { routingKey, body, options } = make(i);
+    if (!ch.publish(exchange, routingKey, body, { persistent: true, ...options })) await new Promise((r) => ch.once('drain', r));
+    if (i % 5000 === 4999) await ch.waitForConfirms();
+  }
+  await ch.waitForConfirms();
+}
+
+export async function queueDepth(model: amqp.ChannelModel, queue: string): Promise<{ ready: number; consumers: number }> {
+  const ch = await model.createChannel();
+  try {
+    const q = await ch.checkQueue(queue);
+    return { ready: q.messageCount, consumers: q.consumerCount };
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
+}
+
+/** Ready + unacked, exact, from rabbitmqctl (checkQueue counts ready only). */
+export async function queueTotals(queue: string): Promise<{ messages: number; unacked: number }> {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name', 'messages', 'messages_unacknowledged', '--formatter', 'json'], { encoding: 'utf8' });
+  const rows = JSON.parse(out) as Array<{ name: string; messages: number; messages_unacknowledged: number }>;
+  const row = rows.find((r) => r.name === queue);
+  if (!row) throw new Error(`queue ${queue} not found`);
+  return { messages: row.messages, unacked: row.messages_unacknowledged };
+}
+
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000, stepMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export function tmpDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Write a mappings file into a fresh directory; returns the directory. */
+export function writeMappings(yaml: string): string {
+  const dir = tmpDir('tern-bridge-mappings-');
+  writeFileSync(join(dir, 'test.yaml'), yaml);
+  return dir;
+}
+
+export function bridgeConfig(mappingsDir: string, over: Partial<BridgeConfig> = {}, natsUrl = NATS_URL): BridgeConfig {
+  return {
+    target: { servers: [natsUrl], user: null, pass: null, token: null, name: 'tern-bridge-test', publishTimeoutMs: 2000 },
+    connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL } },
+    mappings: mappingsDir,
+    window: 1000,
+    retry: { maxAttempts: 3, backoffMs: 50, maxBackoffMs: 500 },
+    reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+    preflight: { redeliveryHorizonMs: 120_000 },
+    metrics: { host: '127.0.0.1', port: 0 },
+    health: { stallAfterMs: 30_000, statsIntervalMs: 500 },
+    shutdownTimeoutMs: 10_000,
+    logLevel: 'warn',
+    ...over,
+  };
+}
+
+export interface LogCapture {
+  lines: string[];
+  write: (l: string) => void;
+}
+export function captureLogs(): LogCapture {
+  const lines: string[] = [];
+  return { lines, write: (l) => lines.push(l) };
+}
+
+export async function startTestBridge(config: BridgeConfig, logs = captureLogs()): Promise<RunningBridge> {
+  return startBridge({ config, logWrite: logs.write, env: {} });
+}
+
+/** Run `tern bridge --config file` as a child process (for kill -9 tests). */
+export function spawnBridge(configFile: string, env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, [TERN_MAIN, 'bridge', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+  return { proc, output: () => out, exited };
+}
+
+/** Current value of a counter/gauge summed over label sets matching `labels`. */
+export async function metricValue(b: RunningBridge, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = b.metrics.registry.getSingleMetric(name);
+  if (!m) throw new Error(`no metric ${name}`);
+  const v = await m.get();
+  return v.values.filter((x) => Object.entries(labels).every(([k, val]) => String(x.labels[k]) === val)).reduce((a, x) => a + x.value, 0);
+}
