@@ -332,8 +332,11 @@ export class Sublist<T extends SublistEntry> {
       if (r !== undefined) this.patchEntry(cache, sub.subject, r, sub, added);
       return;
     }
-    for (const [key, r] of cache) {
-      if (subjectMatchesFilter(key, sub.subject)) this.patchEntry(cache, key, r, sub, added);
+    // Keys must start with the literal part before the first wildcard: a cheap
+    // filter before the token-by-token match.
+    const prefix = literalPrefix(sub.subject);
+    for (const key of cache.keys()) {
+      if (key.startsWith(prefix) && subjectMatchesFilter(key, sub.subject)) this.patchEntry(cache, key, cache.get(key)!, sub, added);
     }
   }
 
@@ -457,6 +460,17 @@ export class Sublist<T extends SublistEntry> {
   /** Drops every cached result (e.g. to free memory); matching stays correct. */
   clearCache(): void {
     this.cache?.clear();
+  }
+}
+
+/** "a.b.*.c" -> "a.b.", "*.x" -> "", "a.>" -> "a." */
+function literalPrefix(subject: string): string {
+  let start = 0;
+  for (;;) {
+    const end = tokenEnd(subject, start);
+    if (isSingle(subject, start, end, '*') || isSingle(subject, start, end, '>')) return subject.slice(0, start);
+    if (end === subject.length) return subject;
+    start = end + 1;
   }
 }
 
