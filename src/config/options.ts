@@ -54,6 +54,7 @@ export interface ClusterOptions {
 
 export interface JetStreamOptions {
   enabled: boolean;
+  /** Set by the loader when JetStream is enabled without one: <os tmpdir>/tern (nats-server: <tmpdir>/nats). */
   storeDir: string;
   maxMemoryStore: number;
   maxFileStore: number;
@@ -73,6 +74,7 @@ export interface ServerOptions {
   maxPayload: number;
   maxPending: number;
   maxControlLine: number;
+  /** As nats-server: -1 (config `max_connections: 0` or negative) = accept no clients. */
   maxConnections: number;
   /** 0 = unlimited. */
   maxSubscriptions: number;
@@ -88,7 +90,7 @@ export interface ServerOptions {
   pidFile: string;
   portsFileDir: string;
 
-  /** Monitoring: 0 = off, -1 = random. */
+  /** Monitoring: 0 = off, -1 = random. httpHost defaults to `host` unless set by http/--http. */
   httpHost: string;
   httpPort: number;
 
