@@ -1,0 +1,106 @@
+// NATS header helpers and the Nats-Msg-Id duplicate window, including its
+// rebuild from a reopened FileStore.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import {
+  DedupWindow,
+  FileStore,
+  HeaderError,
+  MemoryStore,
+  NATS_MSG_ID,
+  buildHeaders,
+  findHeader,
+  nowNs,
+  parseHeaders,
+} from '../../src/jetstream/store/mod.js';
+import { tempDir } from './store-helpers.js';
+
+const cleanups: (() => void)[] = [];
+after(() => cleanups.forEach((c) => c()));
+
+describe('header blocks', () => {
+  it('finds a header in a block encoded by the official client', () => {
+    const h = natsHeaders();
+    h.set('Nats-Msg-Id', 'order-42');
+    h.set('X-Other', 'v');
+    h.append('X-Other', 'w');
+    const raw = Buffer.from(h.encode());
+    assert.equal(findHeader(raw, NATS_MSG_ID), 'order-42');
+    assert.equal(findHeader(raw, 'X-Other'), 'v');
+    assert.equal(findHeader(raw, 'Nats-Msg'), undefined, 'a key prefix is not a key');
+    assert.equal(findHeader(raw, 'nats-msg-id'), undefined, 'keys are case-sensitive like nats-server');
+    assert.equal(findHeader(null, NATS_MSG_ID), undefined);
+    const parsed = parseHeaders(raw);
+    assert.equal(parsed.status, undefined);
+    assert.deepEqual(parsed.headers.get('X-Other'), ['v', 'w']);
+  });
+
+  it('finds a value that is not followed by another header or has no spaces', () => {
+    assert.equal(findHeader(Buffer.from('NATS/1.0\r\nNats-Msg-Id:abc\r\n\r\n'), NATS_MSG_ID), 'abc');
+    assert.equal(findHeader(Buffer.from('NATS/1.0\r\nA: 1\r\nNats-Msg-Id:   spaced value\r\n\r\n'), NATS_MSG_ID), 'spaced value');
+    assert.equal(findHeader(Buffer.from('NATS/1.0\r\nX-Nats-Msg-Id: no\r\n\r\n'), NATS_MSG_ID), undefined);
+  });
+
+  it('builds blocks, status lines included, that round-trip', () => {
+    const raw = buildHeaders({ 'Nats-Pending-Messages': '5', 'Nats-Pending-Bytes': '100' }, { code: 408, description: 'Request Timeout' });
+    assert.equal(raw.toString(), 'NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 5\r\nNats-Pending-Bytes: 100\r\n\r\n');
+    const p = parseHeaders(raw);
+    assert.equal(p.status, 408);
+    assert.equal(p.description, 'Request Timeout');
+    assert.deepEqual(p.headers.get('Nats-Pending-Bytes'), ['100']);
+    assert.equal(buildHeaders(new Map([['K', ['a', 'b']]])).toString(), 'NATS/1.0\r\nK: a\r\nK: b\r\n\r\n');
+  });
+
+  it('rejects bad input with clear errors', () => {
+    assert.throws(() => parseHeaders(Buffer.from('HTTP/1.1 200 OK\r\n\r\n')), HeaderError);
+    assert.throws(() => parseHeaders(Buffer.from('NATS/1.0\r\nno colon here\r\n\r\n')), /bad header line/);
+    assert.throws(() => buildHeaders({ 'Bad Key': 'x' }), /bad header key/);
+    assert.throws(() => buildHeaders({ K: 'a\r\nInjected: 1' }), /CR or LF/);
+  });
+});
+
+describe('dedup window', () => {
+  it('remembers ids within the window and forgets them after', () => {
+    const w = new DedupWindow(1_000_000_000); // 1s
+    const t0 = 5_000_000_000_000n;
+    w.record('a', 1, t0);
+    w.record('b', 2, t0 + 500_000_000n);
+    assert.equal(w.lookup('a', t0 + 900_000_000n), 1);
+    assert.equal(w.lookup('c', t0 + 900_000_000n), undefined);
+    assert.equal(w.lookup('a', t0 + 1_000_000_001n), undefined);
+    assert.equal(w.lookup('b', t0 + 1_000_000_001n), 2);
+    assert.equal(w.size, 1);
+    w.setWindow(0);
+    w.record('z', 9, t0);
+    assert.equal(w.lookup('z', t0), undefined, 'a zero window disables de-duplication');
+  });
+
+  it('survives a restart: rebuilt from the stored Nats-Msg-Id headers within the window', async () => {
+    const t = tempDir('tern-dedup-');
+    cleanups.push(t.cleanup);
+    const window = 2_000_000_000; // 2s
+    let fs = FileStore.open({ dir: t.dir, sync: 'always', log: () => {} });
+    const now = nowNs();
+    fs.store('o', buildHeaders({ [NATS_MSG_ID]: 'too-old' }), Buffer.from('1'), now - 5_000_000_000n);
+    fs.store('o', buildHeaders({ [NATS_MSG_ID]: 'recent-1' }), Buffer.from('2'), now - 1_000_000_000n);
+    fs.store('o', null, Buffer.from('3'), now - 900_000_000n);
+    fs.store('o', buildHeaders({ 'X-A': 'b', [NATS_MSG_ID]: 'recent-2' }), Buffer.from('4'), now - 100_000_000n);
+    await fs.stop();
+
+    fs = FileStore.open({ dir: t.dir, sync: 'always', log: () => {} });
+    const w = DedupWindow.rebuild(fs, window, now);
+    assert.equal(w.size, 2);
+    assert.equal(w.lookup('recent-1', now), 2);
+    assert.equal(w.lookup('recent-2', now), 4);
+    assert.equal(w.lookup('too-old', now), undefined);
+    await fs.stop();
+  });
+
+  it('rebuilds from a memory store too and from an empty one', () => {
+    const m = new MemoryStore();
+    assert.equal(DedupWindow.rebuild(m, 1e9).size, 0);
+    m.store('s', buildHeaders({ [NATS_MSG_ID]: 'x' }), Buffer.from('1'));
+    assert.equal(DedupWindow.rebuild(m, 1e9).lookup('x'), 1);
+  });
+});
