@@ -69,6 +69,18 @@ export function decodeSeed(seed: string): { typePrefix: number; raw: Buffer } {
   return { typePrefix, raw: Buffer.from(b.subarray(2, 34)) };
 }
 
+/** NKey type prefix bytes (first character of the public key). */
+export const NKEY_PREFIX = { user: 20 << 3, account: 0, operator: 14 << 3 } as const;
+
+/** Encodes a 32-byte Ed25519 seed as an NKey seed string ("SU..." for users). */
+export function encodeSeed(typePrefix: number, raw: Buffer): string {
+  if (raw.length !== 32) throw new Error('an NKey seed is 32 bytes');
+  const body = Buffer.concat([Buffer.from([PREFIX_SEED | (typePrefix >> 5), (typePrefix & 31) << 3]), raw]);
+  const crc = Buffer.alloc(2);
+  crc.writeUInt16LE(crc16(body));
+  return base32Encode(Buffer.concat([body, crc]));
+}
+
 /** The public key ("U...", "A...") of a seed. */
 export function publicKeyOf(seed: string): string {
   const { typePrefix, raw } = decodeSeed(seed);

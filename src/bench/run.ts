@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import type { ConnectOptions } from './connection.js';
-import { BenchResult } from './report.js';
+import { BenchResult, type Sample } from './report.js';
 import type { ClientSpec, FromWorker } from './worker.js';
 
 export interface BenchOptions {
@@ -62,6 +62,8 @@ export async function runBench(opts: BenchOptions, onProgress?: (p: Progress) =>
     settle?.reject(e);
   };
   let onChange = (): void => {};
+  // Reported in client order ([1] is the first publisher), whatever order they finished in.
+  const samples: Array<{ role: 'pub' | 'sub'; index: number; sample: Sample }> = [];
 
   const spawn = (spec: ClientSpec): Promise<Client> =>
     new Promise<Client>((resolve, reject) => {
@@ -80,7 +82,7 @@ export async function runBench(opts: BenchOptions, onProgress?: (p: Progress) =>
           case 'done':
             c.count = m.count;
             c.done = true;
-            (spec.role === 'pub' ? result.pubs : result.subs).add(m.sample);
+            samples.push({ role: spec.role, index: spec.index, sample: m.sample });
             onChange();
             break;
           case 'error': {
@@ -152,6 +154,8 @@ export async function runBench(opts: BenchOptions, onProgress?: (p: Progress) =>
     if (queueMode && lastReceived > opts.msgs) {
       throw new BenchLossError(`queue group received ${lastReceived} messages for ${opts.msgs} published (duplicates)`);
     }
+    samples.sort((a, b) => a.index - b.index);
+    for (const s of samples) (s.role === 'pub' ? result.pubs : result.subs).add(s.sample);
     return result;
   } finally {
     await Promise.all(clients.map((c) => c.worker.terminate()));
