@@ -1,0 +1,324 @@
+// A stream: captures messages published on its subjects into a StreamStore,
+// answers PubAcks, de-duplicates by Nats-Msg-Id within duplicate_window,
+// checks the Nats-Expected-* headers, and applies interest / workqueue
+// retention on behalf of its consumers.
+//
+// PubAcks for file streams are sent only once the store says the message is
+// durable (whenDurable), in publish order, so an acknowledged message survives
+// a crash of the process.
+import type { MsgGetRequest, PurgeRequest, StoredMessageJson, StreamConfig, StreamInfo, StreamState } from './api-types.js';
+import { JsApiError, JsErr } from './errors.js';
+import { EMPTY, type JsTransport } from './transport.js';
+import {
+  DedupWindow,
+  StoreError,
+  findHeader,
+  nowNs,
+  nsToRfc3339,
+  NATS_EXPECTED_LAST_MSG_ID,
+  NATS_EXPECTED_LAST_SEQ,
+  NATS_EXPECTED_LAST_SUBJECT_SEQ,
+  NATS_EXPECTED_STREAM,
+  NATS_MSG_ID,
+  type StoredMessage,
+  type StoreLimits,
+  type StreamStore,
+} from './store/mod.js';
+import { subjectMatchesFilter } from '../server/subject.js';
+import type { Consumer } from './consumer.js';
+
+export interface StreamHost {
+  transport: JsTransport;
+  /** Persist the stream's config (file streams); called after create/update. */
+  saveMeta(stream: Stream): void;
+  /** Account-level limit on message payloads (max_payload). */
+  maxPayload: number;
+}
+
+export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
+  return {
+    max_msgs: cfg.max_msgs,
+    max_bytes: cfg.max_bytes,
+    max_age: cfg.max_age,
+    max_msgs_per_subject: cfg.max_msgs_per_subject,
+    max_msg_size: cfg.max_msg_size,
+    discard: cfg.discard,
+  };
+}
+
+export class Stream {
+  readonly consumers = new Map<string, Consumer>();
+  private subs: unknown[] = [];
+  private dedup: DedupWindow;
+  private lastMsgId = '';
+  /** PubAcks waiting for the store to be durable: [reply, body]. */
+  private ackQueue: Array<[string, Buffer]> = [];
+  private ackFlushScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly host: StreamHost,
+    public config: StreamConfig,
+    readonly created: bigint,
+    readonly store: StreamStore,
+  ) {
+    this.dedup = new DedupWindow(config.duplicate_window);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Subscribes to the stream's subjects and rebuilds the dedup window from stored messages. */
+  start(): void {
+    this.rebuildDedup();
+    this.subscribeSubjects();
+  }
+
+  private subscribeSubjects(): void {
+    for (const s of this.subs) this.host.transport.unsubscribe(s);
+    this.subs = (this.config.subjects ?? []).map((subject) =>
+      this.host.transport.subscribe(subject, null, (subj, reply, hdr, payload) => this.processInbound(subj, reply, hdr, payload)),
+    );
+  }
+
+  /** nats-server rebuilds the dedup map from message headers at recovery: the window survives restarts. */
+  private rebuildDedup(): void {
+    this.dedup = DedupWindow.rebuild(this.store, this.config.duplicate_window);
+    const last = this.store.state().last_seq;
+    const m = last > 0 ? this.store.load(last) : undefined;
+    this.lastMsgId = (m && findHeader(m.hdr, NATS_MSG_ID)) || '';
+  }
+
+  /** A message arrived on one of the stream's subjects. */
+  processInbound(subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void {
+    if (this.closed) return;
+    const cfg = this.config;
+    const fail = (err: JsApiError): void => {
+      if (reply) this.sendAck(reply, Buffer.from(JSON.stringify({ error: err.toJSON(), stream: cfg.name, seq: 0 })));
+    };
+    if (cfg.sealed) return fail(JsErr.streamSealed());
+    const hl = hdr === null ? 0 : hdr.length;
+    if (hl > 65536) return fail(JsErr.streamHeaderExceedsMaximum());
+    if ((cfg.max_msg_size >= 0 && hl + payload.length > cfg.max_msg_size) || hl + payload.length > this.host.maxPayload) {
+      return fail(JsErr.streamMessageExceedsMaximum());
+    }
+    let msgId: string | undefined;
+    if (hdr !== null) {
+      const expStream = findHeader(hdr, NATS_EXPECTED_STREAM);
+      if (expStream !== undefined && expStream !== cfg.name) return fail(JsErr.streamNotMatch());
+      msgId = findHeader(hdr, NATS_MSG_ID);
+      if (msgId === '') msgId = undefined;
+      if (msgId !== undefined) {
+        const dupSeq = this.dedup.lookup(msgId);
+        if (dupSeq !== undefined) {
+          if (reply) this.sendAck(reply, Buffer.from(`{"stream":${JSON.stringify(cfg.name)}, "seq":${dupSeq},"duplicate": true}`));
+          return;
+        }
+      }
+      const expSubjSeq = findHeader(hdr, NATS_EXPECTED_LAST_SUBJECT_SEQ);
+      if (expSubjSeq !== undefined) {
+        const want = Number(expSubjSeq);
+        const last = this.store.loadLastBySubject(subject)?.seq ?? 0;
+        if (!Number.isInteger(want) || want !== last) return fail(JsErr.streamWrongLastSequence(last));
+      }
+      const expLast = findHeader(hdr, NATS_EXPECTED_LAST_SEQ);
+      if (expLast !== undefined) {
+        const want = Number(expLast);
+        const last = this.store.state().last_seq;
+        if (!Number.isInteger(want) || want !== last) return fail(JsErr.streamWrongLastSequence(last));
+      }
+      const expId = findHeader(hdr, NATS_EXPECTED_LAST_MSG_ID);
+      if (expId !== undefined && expId !== this.lastMsgId) return fail(JsErr.streamWrongLastMsgId(this.lastMsgId));
+    }
+
+    let seq: number;
+    let ts: bigint;
+    try {
+      ({ seq, ts } = this.store.store(subject, hdr, payload));
+    } catch (err) {
+      if (err instanceof StoreError) {
+        if (err.code === 'max_msg_size') return fail(JsErr.streamMessageExceedsMaximum());
+        return fail(JsErr.streamStoreFailed(err.message));
+      }
+      return fail(JsErr.streamStoreFailed(err instanceof Error ? err.message : String(err)));
+    }
+    if (msgId !== undefined) {
+      this.dedup.record(msgId, seq, ts);
+      this.lastMsgId = msgId;
+    }
+    // Interest retention keeps a message only while some consumer wants it (workqueue keeps it for the future consumer).
+    if (cfg.retention === 'interest' && !this.hasInterestIn(subject)) this.store.remove(seq);
+    if (reply && !cfg.no_ack) this.sendAck(reply, Buffer.from(`{"stream":${JSON.stringify(cfg.name)}, "seq":${seq}}`));
+    for (const c of this.consumers.values()) c.signalNewMessage(seq, subject);
+  }
+
+  private hasInterestIn(subject: string): boolean {
+    for (const c of this.consumers.values()) if (c.wantsSubject(subject)) return true;
+    return false;
+  }
+
+  /** Queues a PubAck (or error) behind outstanding durability waits, preserving order. */
+  private sendAck(reply: string, body: Buffer): void {
+    if (this.store.kind === 'memory' && this.ackQueue.length === 0) {
+      this.host.transport.publish(reply, '', null, body);
+      return;
+    }
+    this.ackQueue.push([reply, body]);
+    this.scheduleAckFlush();
+  }
+
+  private scheduleAckFlush(): void {
+    if (this.ackFlushScheduled) return;
+    this.ackFlushScheduled = true;
+    // One durability wait per event-loop turn covers every message stored in it.
+    setImmediate(() => {
+      const batch = this.ackQueue;
+      this.ackQueue = [];
+      const done = (durable: boolean): void => {
+        // Not durable: no PubAck; the publisher times out and retries (dedup makes that safe).
+        if (durable) for (const [r, b] of batch) this.host.transport.publish(r, '', null, b);
+        this.ackFlushScheduled = false;
+        if (this.ackQueue.length > 0) this.scheduleAckFlush();
+      };
+      this.store.whenDurable().then(() => done(true), () => done(false));
+    });
+  }
+
+  /** A consumer acknowledged (or gave up on) `seq`: drop it when no one else needs it. */
+  ackedBy(seq: number): void {
+    if (this.config.retention === 'limits') return;
+    const m = this.store.load(seq);
+    if (!m) return;
+    for (const c of this.consumers.values()) {
+      if (c.wantsSubject(m.subject) && !c.hasAcked(seq)) return;
+    }
+    this.store.remove(seq);
+  }
+
+  /** After a consumer is removed from an interest stream, messages only it held are dropped. */
+  recheckInterest(): void {
+    if (this.config.retention === 'limits') return;
+    const st = this.store.state();
+    for (let m = this.store.loadNextMatching('>', st.first_seq); m; m = this.store.loadNextMatching('>', m.seq + 1)) {
+      let keep = false;
+      for (const c of this.consumers.values()) {
+        if (c.wantsSubject(m.subject) && !c.hasAcked(m.seq)) {
+          keep = true;
+          break;
+        }
+      }
+      if (!keep) this.store.remove(m.seq);
+    }
+  }
+
+  update(cfg: StreamConfig): void {
+    const subjectsChanged = JSON.stringify(cfg.subjects) !== JSON.stringify(this.config.subjects);
+    this.config = cfg;
+    this.store.updateConfig(storeLimitsOf(cfg));
+    this.dedup.setWindow(cfg.duplicate_window);
+    if (subjectsChanged) this.subscribeSubjects();
+    this.host.saveMeta(this);
+  }
+
+  state(): StreamState {
+    const st = this.store.state();
+    const out: StreamState = {
+      messages: st.messages,
+      bytes: st.bytes,
+      // A stream that never held a message reports first_seq 0, as nats-server.
+      first_seq: st.last_seq === 0 && st.messages === 0 ? 0 : st.first_seq,
+      first_ts: nsToRfc3339(st.first_ts),
+      last_seq: st.last_seq,
+      last_ts: nsToRfc3339(st.last_ts),
+      consumer_count: this.consumers.size,
+    };
+    if (st.num_subjects > 0) out.num_subjects = st.num_subjects;
+    if (st.num_deleted > 0) out.num_deleted = st.num_deleted;
+    return out;
+  }
+
+  info(opts: { subjectsFilter?: string; deletedDetails?: boolean } = {}): StreamInfo {
+    const state = this.state();
+    if (opts.subjectsFilter) {
+      const subjects: Record<string, number> = {};
+      for (const [k, v] of this.store.subjectsState(opts.subjectsFilter)) subjects[k] = v;
+      if (Object.keys(subjects).length > 0) state.subjects = subjects;
+    }
+    if (opts.deletedDetails) {
+      const deleted = this.store.deletedSeqs();
+      if (deleted.length > 0) state.deleted = deleted;
+    }
+    return { config: this.config, created: nsToRfc3339(this.created), state };
+  }
+
+  purge(req: PurgeRequest): number {
+    if (this.config.deny_purge) throw JsErr.streamPurgeFailed('stream purge not permitted');
+    if (this.config.sealed) throw JsErr.streamSealed();
+    if (req.seq !== undefined && req.keep !== undefined && req.seq > 0 && req.keep > 0) {
+      throw JsErr.badRequest();
+    }
+    const opts: { filter?: string; seq?: number; keep?: number } = {};
+    if (req.filter) opts.filter = req.filter;
+    if (req.seq) opts.seq = req.seq;
+    if (req.keep) opts.keep = req.keep;
+    const n = this.store.purge(opts);
+    for (const c of this.consumers.values()) c.streamPurged();
+    return n;
+  }
+
+  getMessage(req: MsgGetRequest): StoredMessageJson {
+    let m: StoredMessage | undefined;
+    if (req.last_by_subj) {
+      if (req.seq || req.next_by_subj) throw JsErr.badRequest();
+      m = this.store.loadLastBySubject(req.last_by_subj);
+    } else if (req.next_by_subj) {
+      m = this.store.loadNextMatching(req.next_by_subj, req.seq && req.seq > 0 ? req.seq : 1);
+    } else if (req.seq !== undefined && req.seq > 0) {
+      m = this.store.load(req.seq);
+    } else {
+      throw JsErr.badRequest();
+    }
+    if (!m) throw JsErr.noMessageFound();
+    return storedToJson(m);
+  }
+
+  deleteMessage(seq: number): void {
+    if (this.config.deny_delete) throw JsErr.streamMsgDeleteFailed('message delete not permitted');
+    if (this.config.sealed) throw JsErr.streamSealed();
+    if (!this.store.remove(seq)) throw JsErr.sequenceNotFound(seq);
+  }
+
+  /** Stops capturing and closes the store; consumers are stopped by the caller. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    for (const s of this.subs) this.host.transport.unsubscribe(s);
+    this.subs = [];
+    for (const c of this.consumers.values()) await c.stop();
+    // Let queued PubAcks go out once durable.
+    await this.store.whenDurable().catch(() => undefined);
+    await this.store.stop();
+  }
+
+  async delete(): Promise<void> {
+    this.closed = true;
+    for (const s of this.subs) this.host.transport.unsubscribe(s);
+    this.subs = [];
+    for (const c of this.consumers.values()) await c.delete(false);
+    this.consumers.clear();
+    await this.store.delete();
+  }
+
+  matchesSubject(subject: string): boolean {
+    return (this.config.subjects ?? []).some((s) => subjectMatchesFilter(subject, s));
+  }
+}
+
+export function storedToJson(m: StoredMessage): StoredMessageJson {
+  const out: StoredMessageJson = { subject: m.subject, seq: m.seq, time: nsToRfc3339(m.time) };
+  if (m.hdr !== null && m.hdr.length > 0) out.hdrs = m.hdr.toString('base64');
+  if (m.data.length > 0) out.data = m.data.toString('base64');
+  return out;
+}
+
+export { EMPTY };

@@ -1,0 +1,30 @@
+// The narrow view JetStream has of the broker: internal subscriptions that are
+// called synchronously with raw header/payload buffers, a publish, and an
+// interest check. The broker core provides it through its internal client
+// (server.createInternalClient); keeping it this small makes the wiring one
+// adapter and lets JetStream stay independent of the connection code.
+
+/** `reply` is '' when the message had none; `hdr` is the raw NATS header block or null. */
+export type JsMsgHandler = (subject: string, reply: string, hdr: Buffer | null, payload: Buffer) => void;
+
+export interface JsTransport {
+  /** Returns an opaque handle for unsubscribe(). */
+  subscribe(subject: string, queue: string | null, handler: JsMsgHandler): unknown;
+  unsubscribe(sub: unknown): void;
+  /** reply '' = none. */
+  publish(subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void;
+  /**
+   * Routes by `target` (a pull request's inbox or a push deliver_subject) but
+   * shows `subject` (the stored message's subject) in the MSG/HMSG line, as
+   * nats-server's consumer deliveries do.
+   */
+  deliver(target: string, subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void;
+  /**
+   * Does any subscriber (other than JetStream's own) want `subject`? Used to
+   * pause push consumers without a listener and to drop pull requests whose
+   * requester went away. When absent, JetStream assumes there is interest.
+   */
+  hasInterest?(subject: string): boolean;
+}
+
+export const EMPTY = Buffer.alloc(0);
