@@ -333,6 +333,8 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
       return false;
     }
     this.clearAuthTimer();
+    // A later CONNECT updates only the fields it carries (nats-server unmarshals into the existing options).
+    opts = this.connectReceived ? { ...this.connectOpts, ...opts } : opts;
     this.connectOpts = opts;
     const first = !this.connectReceived;
     this.connectReceived = true;
