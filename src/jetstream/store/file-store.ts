@@ -26,7 +26,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  unlinkSync,
   write,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -246,11 +245,13 @@ export class FileStore extends IndexedStore<FileEntry> {
       const doSync = this.syncAlways || this.forceSync;
       this.forceSync = false;
       try {
+        // Blocks retired so far; their floor/tombstones are already in the buffers or appended just below.
+        const unlinks = this.toUnlink.splice(0);
         if (this.floorDirty) {
           this.floorDirty = false;
           this.appendMarker(KIND_FLOOR, this.index.firstSeq() ?? this.lastSeq + 1);
         }
-        for (const b of this.blocks.concat(this.toUnlink)) {
+        for (const b of this.blocks) {
           if (!b.pending) continue;
           const fd = b.openForAppend();
           const end = b.size;
@@ -259,13 +260,13 @@ export class FileStore extends IndexedStore<FileEntry> {
           b.written = end;
           this.unsynced.add(b);
         }
-        const unlinks = this.toUnlink.splice(0);
         // A block may only disappear once the floor/tombstones that replace it are on disk.
         if (doSync || unlinks.length > 0) await this.fsyncAll();
         for (const b of unlinks) {
           b.closeFd();
+          b.cache = undefined;
           this.unsynced.delete(b);
-          unlinkSync(b.path);
+          rmSync(b.path, { force: true });
           this.dirDirty = true;
         }
         if (this.dirDirty && (doSync || unlinks.length > 0)) this.fsyncDir();

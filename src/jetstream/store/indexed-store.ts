@@ -88,8 +88,9 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
 
     const seq = this.lastSeq + 1;
     const ts = timestampNs ?? nowNs();
+    // append() may throw (e.g. an i/o limit); nothing in the indexes changes before it returns.
+    const entry = this.append(seq, ss?.subject ?? subject, hdr, data, ts, size);
     const subj = this.subjects.add(subject, seq);
-    const entry = this.append(seq, subj.subject, hdr, data, ts, size);
     this.index.append(seq, entry);
     this.lastSeq = seq;
     this.lastTs = ts;

@@ -29,11 +29,12 @@ export class MemoryStore extends IndexedStore<MemEntry> {
 
   protected append(_seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, size: number): MemEntry {
     // Copy once into one allocation: callers often pass slices of a socket read buffer that will be reused.
-    const hl = hdr === null ? 0 : hdr.length;
+    if (hdr === null) return { subject, ts, size, hdr: null, data: Buffer.from(data) };
+    const hl = hdr.length;
     const buf = Buffer.allocUnsafe(hl + data.length);
-    if (hdr !== null) hdr.copy(buf, 0);
+    hdr.copy(buf, 0);
     data.copy(buf, hl);
-    return { subject, ts, size, hdr: hdr === null ? null : buf.subarray(0, hl), data: buf.subarray(hl) };
+    return { subject, ts, size, hdr: buf.subarray(0, hl), data: buf.subarray(hl) };
   }
 
   protected read(seq: number, e: MemEntry): StoredMessage {
