@@ -33,7 +33,7 @@ const schema = {
         for (const s of v) if (typeof s !== 'string' || !/^(nats|tls):\/\/[^\s]+$/.test(s.trim())) throw new Error(`"${String(s)}" is not a nats:// URL`);
       },
       default: ['nats://127.0.0.1:4222'],
-      env: 'TERN_BRIDGE_TARGET_SERVERS',
+      // env TERN_BRIDGE_TARGET_SERVERS (comma-separated) is applied in loadBridgeConfig
     },
     user: { doc: 'target user', format: String, default: null as string | null, nullable: true, env: 'TERN_BRIDGE_TARGET_USER' },
     pass: { doc: 'target password', format: String, default: null as string | null, nullable: true, sensitive: true, env: 'TERN_BRIDGE_TARGET_PASS' },
@@ -105,16 +105,17 @@ export interface LoadOptions {
 /** Load and validate the bridge config; throws BridgeConfigError with the key at fault. */
 export function loadBridgeConfig(opts: LoadOptions = {}): BridgeConfig {
   const env = opts.env ?? process.env;
-  // convict's Array coercion from env does not trim.
-  const envFixed = { ...env };
-  if (envFixed['TERN_BRIDGE_TARGET_SERVERS']) envFixed['TERN_BRIDGE_TARGET_SERVERS'] = envFixed['TERN_BRIDGE_TARGET_SERVERS'].split(',').map((s) => s.trim()).join(',');
-  const cfg = convict(schema, { env: envFixed, args: [] });
+  // convict would JSON.parse this list from env; take it as comma-separated (trimmed) and
+  // apply it last so that, like every env var, it wins over the file.
+  const { TERN_BRIDGE_TARGET_SERVERS: serversEnv, ...envRest } = env;
+  const cfg = convict(schema, { env: envRest, args: [] });
   try {
     if (opts.file) {
       if (/\.ya?ml$/i.test(opts.file)) cfg.load(YAML.parse(readFileSync(opts.file, 'utf8')) ?? {});
       else cfg.loadFile(opts.file);
     }
     if (opts.overrides) cfg.load(opts.overrides);
+    if (serversEnv !== undefined) cfg.set('target.servers', serversEnv.split(',').map((x) => x.trim()).filter((x) => x !== ''));
     cfg.validate({ allowed: 'strict' });
   } catch (e) {
     throw new BridgeConfigError(`${opts.file ?? 'bridge config'}: ${(e as Error).message}`);
