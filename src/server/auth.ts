@@ -1,15 +1,18 @@
-// Client authentication and the per-client permission slot.
+// Client authentication.
 //
 // Authenticator is built from `opts.authorization` (+ no_auth_user). When it
 // has a user/password, a token or a users list, INFO says auth_required and
 // every CONNECT is checked here. The result carries the authenticated user
-// name (for logs and /connz) and that user's permissions; ClientConnection
-// asks canPublish/canSubscribe on PUB/SUB. Extension points (TLS client
-// certs, nkeys, accounts) belong here too.
-import { timingSafeEqual } from 'node:crypto';
+// name (for logs and /connz) and a fresh Permissions object for that
+// connection (src/server/permissions.ts: cached decisions, reply grants).
+// A failed check says nothing about which part was wrong: the client only
+// ever sees 'Authorization Violation'. Passwords and tokens may be stored as
+// bcrypt hashes ($2a$/$2b$/$2y$). A reload builds a new Authenticator and
+// re-checks every connection against it (src/server/reload.ts).
+import { createHash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { AuthorizationOptions, Permission, UserPermissions } from '../config/options.js';
-import { subjectIsSubsetOf, subjectMatchesFilter } from './subject.js';
+import type { AuthorizationOptions, UserPermissions } from '../config/options.js';
+import { permissionsFor, type Permissions } from './permissions.js';
 
 /** The credential fields of a CONNECT. */
 export interface ConnectCredentials {
@@ -18,35 +21,10 @@ export interface ConnectCredentials {
   auth_token?: string;
 }
 
-/** Compiled allow/deny lists; null list = no restriction of that kind. */
-export interface PermissionRules {
-  allow: string[] | null;
-  deny: string[] | null;
-}
-
-export interface ClientPermissions {
-  publish: PermissionRules | null;
-  subscribe: PermissionRules | null;
-}
-
 export interface AuthResult {
   /** Authenticated user name ('' for token auth or no auth). */
   user: string;
-  permissions: ClientPermissions | null;
-}
-
-function compile(p: Permission | undefined): PermissionRules | null {
-  if (!p) return null;
-  const allow = p.allow && p.allow.length > 0 ? [...p.allow] : null;
-  const deny = p.deny && p.deny.length > 0 ? [...p.deny] : null;
-  return allow || deny ? { allow, deny } : null;
-}
-
-export function compilePermissions(p: UserPermissions | undefined): ClientPermissions | null {
-  if (!p) return null;
-  const publish = compile(p.publish);
-  const subscribe = compile(p.subscribe);
-  return publish || subscribe ? { publish, subscribe } : null;
+  permissions: Permissions | null;
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -55,9 +33,11 @@ function safeEqual(a: string, b: string): boolean {
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
 
+const BCRYPT = /^\$2[aby]\$\d\d\$/;
+
 /** Plain or bcrypt ($2a$/$2b$/$2y$) password check. */
 export function passwordMatches(given: string, configured: string): boolean {
-  if (/^\$2[aby]\$/.test(configured)) {
+  if (BCRYPT.test(configured)) {
     try {
       return bcrypt.compareSync(given, configured);
     } catch {
@@ -67,17 +47,22 @@ export function passwordMatches(given: string, configured: string): boolean {
   return safeEqual(given, configured);
 }
 
+interface UserEntry {
+  password: string;
+  permissions: UserPermissions | undefined;
+}
+
 export class Authenticator {
   readonly required: boolean;
-  private readonly users = new Map<string, { password: string; permissions: ClientPermissions | null }>();
+  private readonly users = new Map<string, UserEntry>();
+  /** sha256 of passwords that passed a bcrypt check (per user + hash), so reconnect storms do not cost a bcrypt each. */
+  private readonly bcryptOk = new Map<string, string>();
 
   constructor(
     private readonly opts: AuthorizationOptions,
     private readonly noAuthUser = '',
   ) {
-    for (const u of opts.users ?? []) {
-      this.users.set(u.user, { password: u.password, permissions: compilePermissions(u.permissions) });
-    }
+    for (const u of opts.users ?? []) this.users.set(u.user, { password: u.password, permissions: u.permissions });
     this.required = Boolean(opts.user || opts.token || this.users.size > 0);
   }
 
@@ -90,50 +75,37 @@ export class Authenticator {
   check(c: ConnectCredentials): AuthResult | null {
     if (!this.required) return { user: c.user ?? '', permissions: null };
     if (this.users.size > 0) {
-      let name = c.user ?? '';
-      let pass = c.pass ?? '';
-      if (!name && !c.auth_token && this.noAuthUser && this.users.has(this.noAuthUser)) {
-        name = this.noAuthUser;
-        pass = this.users.get(name)!.password;
-        return { user: name, permissions: this.users.get(name)!.permissions };
+      const name = c.user ?? '';
+      if (!name && !c.auth_token && this.allowsAnonymousFirstOp) {
+        return { user: this.noAuthUser, permissions: permissionsFor(this.users.get(this.noAuthUser)!.permissions) };
       }
       const u = this.users.get(name);
-      if (u && passwordMatches(pass, u.password)) return { user: name, permissions: u.permissions };
+      if (u && this.passwordOk(name, c.pass ?? '', u.password)) return { user: name, permissions: permissionsFor(u.permissions) };
       return null;
     }
     if (this.opts.token) {
-      return c.auth_token !== undefined && passwordMatches(c.auth_token, this.opts.token)
-        ? { user: '', permissions: null }
-        : null;
+      return c.auth_token !== undefined && this.passwordOk('', c.auth_token, this.opts.token) ? { user: '', permissions: null } : null;
     }
     if (this.opts.user) {
-      return c.user === this.opts.user && passwordMatches(c.pass ?? '', this.opts.password ?? '')
-        ? { user: c.user, permissions: null }
-        : null;
+      return c.user === this.opts.user && this.passwordOk(c.user, c.pass ?? '', this.opts.password ?? '') ? { user: c.user, permissions: null } : null;
     }
     return null;
+  }
+
+  private passwordOk(user: string, given: string, configured: string): boolean {
+    if (!BCRYPT.test(configured)) return safeEqual(given, configured);
+    const key = `${user}\u0000${configured}`;
+    const digest = createHash('sha256').update(given, 'utf8').digest('hex');
+    const known = this.bcryptOk.get(key);
+    if (known !== undefined && safeEqual(digest, known)) return true;
+    if (!passwordMatches(given, configured)) return false;
+    if (this.bcryptOk.size >= 1024) this.bcryptOk.clear();
+    this.bcryptOk.set(key, digest);
+    return true;
   }
 
   /** With no_auth_user set, a client may skip CONNECT credentials (nats-server allows non-CONNECT first ops then). */
   get allowsAnonymousFirstOp(): boolean {
     return this.noAuthUser !== '' && this.users.has(this.noAuthUser);
   }
-}
-
-/** May a client with these permissions publish to this (literal) subject? */
-export function canPublish(perms: ClientPermissions | null, subject: string): boolean {
-  const p = perms?.publish;
-  if (!p) return true;
-  if (p.allow && !p.allow.some((f) => subjectMatchesFilter(subject, f))) return false;
-  if (p.deny && p.deny.some((f) => subjectMatchesFilter(subject, f))) return false;
-  return true;
-}
-
-/** May a client subscribe to this subject (pattern)? */
-export function canSubscribe(perms: ClientPermissions | null, subject: string): boolean {
-  const p = perms?.subscribe;
-  if (!p) return true;
-  if (p.allow && !p.allow.some((f) => subjectIsSubsetOf(subject, f))) return false;
-  if (p.deny && p.deny.some((f) => subjectIsSubsetOf(subject, f))) return false;
-  return true;
 }

@@ -12,14 +12,15 @@
 // 75% of max_pending), write_deadline, ping_interval/ping_max (stale), and
 // the auth timeout.
 import type { Socket } from 'node:net';
-import { canPublish, canSubscribe, type ClientPermissions } from './auth.js';
 import { ClosedReason, ErrText, permissionsViolationPublish, permissionsViolationSubscribe, type ClosedReasonText } from './errors.js';
 import { LARGE_PAYLOAD, OutboundBuffer } from './outbound.js';
 import { ProtocolParser, splitArgs, type ProtocolHandler, type PubArgs } from './parser.js';
+import type { Permissions } from './permissions.js';
 import type { Server } from './server.js';
 import { isValidLiteralSubject } from './subject.js';
 import { SublistError, type SublistMatch } from './sublist.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
+import { tlsCipherOf, tlsVersionOf } from './tls.js';
 
 /** The CONNECT fields Tern understands (nats-server's ClientOpts). */
 export interface ConnectOptions {
@@ -111,7 +112,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
   noResponders = false;
   protocol = 0;
   authorizedUser = '';
-  permissions: ClientPermissions | null = null;
+  permissions: Permissions | null = null;
   awaitingAuth: boolean;
 
   closed = false;
@@ -170,7 +171,8 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     s.on('end', () => this.close(ClosedReason.clientClosed));
     s.on('close', () => this.close(ClosedReason.clientClosed));
     s.on('drain', () => this.onDrain());
-    this.sendRaw(infoLine);
+    // '' when the INFO already went out before a TLS handshake.
+    if (infoLine !== '') this.sendRaw(infoLine);
     if (this.trace) this.server.logger.trace(`${this.logPrefix} - ->> [INFO ...]`);
     if (this.server.auth.required) {
       this.authTimer = setTimeout(() => {
@@ -222,9 +224,9 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     server.stats.inMsgs++;
     server.stats.inBytes += pa.size;
     this.lastActivity.setTime(this.lastIn);
-    if (this.permissions !== null && !canPublish(this.permissions, pa.subject)) {
+    if (this.permissions !== null && !this.permissions.canPublish(pa.subject)) {
       this.sendErr(permissionsViolationPublish(pa.subject));
-      server.logger.error(`${this.logPrefix} - Publish Violation - Subject "${pa.subject}"`);
+      server.logger.error(`${this.logPrefix} - Publish Violation - User ${JSON.stringify(this.authorizedUser)}, Subject "${pa.subject}"`);
       return;
     }
     if (this.verbose) this.sendProto(OK);
@@ -271,9 +273,11 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
       return false;
     }
     this.lastActivity = new Date();
-    if (this.permissions !== null && !canSubscribe(this.permissions, subject)) {
+    if (this.permissions !== null && !this.permissions.canSubscribe(subject)) {
       this.sendErr(permissionsViolationSubscribe(subject, queue));
-      this.server.logger.error(`${this.logPrefix} - Subscription Violation - ${queue === null ? '' : `Queue "${queue}", `}Subject "${subject}", SID ${sid}`);
+      this.server.logger.error(
+        `${this.logPrefix} - Subscription Violation - User ${JSON.stringify(this.authorizedUser)}, ${queue === null ? '' : `Queue "${queue}", `}Subject "${subject}", SID ${sid}`,
+      );
       return true;
     }
     const maxSubs = this.server.options.maxSubscriptions;
@@ -497,6 +501,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     }
     this.stats.outMsgs++;
     this.stats.outBytes += size;
+    if (replyLen > 0 && this.permissions !== null && this.permissions.tracksReplies) this.permissions.grantReply(pa.replyString());
     if (!this.dirty) this.server.markDirty(this);
     return true;
   }
@@ -545,6 +550,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     const n = out.pending;
     const ok = out.flushTo(this.socket);
     this.server.stats.outBytesWritten += n;
+    this.server.flushSizes.observe(n);
     if (!ok && this.deadlineTimer === null && this.server.options.writeDeadline > 0) this.armWriteDeadline();
   }
 
@@ -701,8 +707,12 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
       lang: o.lang ?? '',
       version: o.version ?? '',
       authorizedUser: this.authorizedUser,
-      tlsVersion: '',
+      tlsVersion: tlsVersionOf(this.socket),
     };
+  }
+
+  get tlsCipherSuite(): string {
+    return tlsCipherOf(this.socket);
   }
 
   private traceIn(op: string, arg: string): void {

@@ -38,8 +38,10 @@ import { ClosedReason, ErrText } from './errors.js';
 import { InternalClient, type InternalClientOptions } from './internal-client.js';
 import type { Logger } from './logger.js';
 import type { PubArgs } from './parser.js';
+import { SizeHistogram, FLUSH_SIZE_BUCKETS } from './size-histogram.js';
 import { Sublist, type SublistResult } from './sublist.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
+import { loadTls, upgradeToTls, type TlsSetup } from './tls.js';
 
 /** The INFO object (nats-server's Info, JSON field names). */
 export interface ServerInfo {
@@ -80,6 +82,21 @@ export interface ServerStats {
   totalConnections: number;
 }
 
+/** A connection in the flush list: one write per batch (clients and routes). */
+export interface Flushable {
+  dirty: boolean;
+  flush(): void;
+}
+
+/**
+ * An owner that collects what deliver() hands it and sends the message once
+ * when routing of that message ends (a route: one RMSG with its queue list).
+ * It calls server.deferDelivery(this) on the first deliver() of a message.
+ */
+export interface DeferredOwner {
+  finishDelivery(pa: PubArgs, data: Buffer, start: number): void;
+}
+
 export type SubscriptionListener = (sub: Subscription, change: 'added' | 'removed') => void;
 export type ConnectionEvent = 'opened' | 'connected' | 'closed';
 export type ConnectionListener = (conn: ClientConnection, event: ConnectionEvent) => void;
@@ -113,7 +130,12 @@ export class Server {
     staleConnections: 0,
     totalConnections: 0,
   };
-  readonly auth: Authenticator;
+  /** Replaced on config reload (src/server/reload.ts). */
+  auth: Authenticator;
+  /** Client TLS (null = plain); replaced on reload. */
+  tls: TlsSetup | null;
+  /** Bytes per outbound flush, for /metrics. */
+  readonly flushSizes = new SizeHistogram(FLUSH_SIZE_BUCKETS);
   /** Increases once per routed message (see header comment). */
   deliverySeq = 0;
   /** The client whose read callback is running (producer of the current batch), if any. */
@@ -127,7 +149,8 @@ export class Server {
   private readonly infoExtra: Record<string, unknown> = {};
   private readonly subListeners = new Set<SubscriptionListener>();
   private readonly connListeners = new Set<ConnectionListener>();
-  private readonly dirty: ClientConnection[] = [];
+  private readonly dirty: Flushable[] = [];
+  private readonly deferred: DeferredOwner[] = [];
   private inRead = false;
   private flushScheduled = false;
   private shuttingDown = false;
@@ -142,6 +165,7 @@ export class Server {
   ) {
     this.serverName = options.serverName || this.serverId;
     this.auth = new Authenticator(options.authorization, options.noAuthUser);
+    this.tls = options.tls ? loadTls(options.tls) : null;
   }
 
   /** The port clients connect to (resolved after listen for port -1/0). */
@@ -187,18 +211,57 @@ export class Server {
     await closed;
   }
 
+  /** Close the client listener (lame duck): existing clients stay. */
+  async stopAccepting(): Promise<void> {
+    const l = this.listener;
+    this.listener = null;
+    if (l) await new Promise<void>((r) => l.close(() => r()));
+  }
+
   private accept(socket: Socket): void {
-    if (this.shuttingDown) {
+    if (this.shuttingDown || this.listener === null) {
       socket.destroy();
+      return;
+    }
+    if (this.tls !== null) {
+      this.acceptTls(socket, this.tls);
       return;
     }
     const cid = this.nextCid++;
     const c = new ClientConnection(this, socket, cid);
-    this.stats.totalConnections++;
     const info = this.info();
     info.client_id = cid;
     info.client_ip = c.ip;
-    const infoLine = `INFO ${JSON.stringify(info)}\r\n`;
+    this.register(c, `INFO ${JSON.stringify(info)}\r\n`);
+  }
+
+  /** TLS: plain INFO first (tls_required), then the client's handshake; the connection starts once secure. */
+  private acceptTls(socket: Socket, tls: TlsSetup): void {
+    const cid = this.nextCid++;
+    const info = this.info();
+    info.client_id = cid;
+    info.client_ip = socket.remoteAddress ?? '';
+    socket.setNoDelay(true);
+    socket.write(`INFO ${JSON.stringify(info)}\r\n`);
+    const peer = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0} - cid:${cid}`;
+    upgradeToTls(socket, tls).then(
+      (secure) => {
+        if (this.shuttingDown) {
+          secure.destroy();
+          return;
+        }
+        this.register(new ClientConnection(this, secure, cid), '');
+      },
+      (err: Error) => {
+        this.logger.error(`${peer} - TLS handshake error: ${err.message}`);
+        socket.destroy();
+      },
+    );
+  }
+
+  private register(c: ClientConnection, infoLine: string): void {
+    const cid = c.cid;
+    this.stats.totalConnections++;
     if (this.clients.size >= this.options.maxConnections) {
       this.clients.set(cid, c);
       c.startup(infoLine);
@@ -230,6 +293,10 @@ export class Server {
       max_payload: o.maxPayload,
     };
     if (this.auth.required) info.auth_required = true;
+    if (this.tls !== null) {
+      info.tls_required = true;
+      if (this.tls.verify) info.tls_verify = true;
+    }
     Object.assign(info, this.infoExtra);
     return info;
   }
@@ -342,21 +409,41 @@ export class Server {
       const group = qsubs[g]!;
       const n = group.length;
       const first = n > 1 ? Math.floor(Math.random() * n) : 0;
+      let remote: Subscription | null = null;
       for (let k = 0; k < n; k++) {
         let idx = first + k;
         if (idx >= n) idx -= n;
         const sub = group[idx]!;
         const owner = sub.owner;
         if ((noEcho && owner === from) || sub.closed) continue;
-        if (fromRoute && owner.kind === 'route') continue;
+        if (owner.kind === 'route') {
+          // Local members are preferred; a remote one is the fallback (one hop: never from a route).
+          if (!fromRoute && remote === null) remote = sub;
+          continue;
+        }
         if (owner.deliver(sub, pa, data, start)) {
           did = true;
           this.delivered(sub, pa.size);
+          remote = null;
           break;
         }
       }
+      if (remote !== null && remote.owner.deliver(remote, pa, data, start)) {
+        did = true;
+        this.delivered(remote, pa.size);
+      }
+    }
+    const deferred = this.deferred;
+    if (deferred.length > 0) {
+      for (let i = 0; i < deferred.length; i++) deferred[i]!.finishDelivery(pa, data, start);
+      deferred.length = 0;
     }
     return did;
+  }
+
+  /** A DeferredOwner got (part of) the current message: finish it when routing ends. */
+  deferDelivery(o: DeferredOwner): void {
+    this.deferred.push(o);
   }
 
   private delivered(sub: Subscription, size: number): void {
@@ -372,7 +459,7 @@ export class Server {
   // ---- output batching --------------------------------------------------------------
 
   /** A client's read callback starts: output is batched until endRead(). */
-  beginRead(c: ClientConnection): void {
+  beginRead(c: ClientConnection | null): void {
     this.inRead = true;
     this.currentReader = c;
   }
@@ -384,7 +471,7 @@ export class Server {
     this.currentReader = null;
   }
 
-  markDirty(c: ClientConnection): void {
+  markDirty(c: Flushable): void {
     c.dirty = true;
     this.dirty.push(c);
     if (!this.inRead && !this.flushScheduled) {

@@ -1,0 +1,39 @@
+// Monitoring subsystem: attached by runServer (src/server/run.ts) when the
+// module exists. Starts the HTTP listener only with -m/--http/http_port.
+import type { ServerExtension } from '../run.js';
+import { listenUrls, type Server } from '../server.js';
+import { isLameDuck } from '../lame-duck.js';
+import { MonitorServer } from './http.js';
+import { createMetricsRegistry } from './prometheus.js';
+
+export { MonitorServer } from './http.js';
+export { createMetricsRegistry } from './prometheus.js';
+export { registerRouteSource, type RouteSnapshot, type RouteSource } from './routes.js';
+export type * from './types.js';
+
+const monitors = new WeakMap<Server, MonitorServer>();
+
+/** The monitor of a server, if monitoring is on (reload uses it for config_load_time). */
+export function monitorOf(server: Server): MonitorServer | undefined {
+  return monitors.get(server);
+}
+
+/** Health for /healthz: null = ok, else the reason for a 503. */
+export function healthProblem(server: Server): string | null {
+  if (isLameDuck(server)) return 'lame duck mode';
+  if (server.isShuttingDown) return 'server is shutting down';
+  return null;
+}
+
+export async function attach(server: Server): Promise<ServerExtension> {
+  if (server.options.httpPort === 0) return { close: async () => undefined };
+  // Default process metrics once per process: tests may run several servers in one.
+  const registry = createMetricsRegistry(server, { processMetrics: true });
+  const m = new MonitorServer(server, registry, () => healthProblem(server));
+  await m.start();
+  monitors.set(server, m);
+  return {
+    ports: { monitoring: listenUrls('http', server.options.httpHost, m.port) },
+    close: () => m.close(),
+  };
+}
