@@ -99,7 +99,7 @@ mappings:
     dedup: { missing: none }
 `);
   const logs = captureLogs();
-  const bridge = await startTestBridge(bridgeConfig(dir, { window: 500, logLevel: 'info' }, server.url), logs);
+  const bridge = await startTestBridge(bridgeConfig(dir, { window: 500, logLevel: 'info', health: { stallAfterMs: 700, statsIntervalMs: 200 } }, server.url), logs);
   let nc2: Awaited<ReturnType<typeof natsConnect>> | undefined;
   try {
     const publishing = publishMany(ch, '', N, (i) => ({ routingKey: queue, body: Buffer.from(`t${i}`), options: { messageId: `t-${i}` } }));
@@ -107,6 +107,9 @@ mappings:
     await server.stop();
     await new Promise((r) => setTimeout(r, 1500));
     assert.ok(bridge.engine.paused, 'sources are paused while the target is down');
+    const down = await fetch(`http://127.0.0.1:${bridge.httpPort}/healthz`);
+    assert.equal(down.status, 503, '/healthz fails: work is pending and nothing was confirmed');
+    assert.equal(((await down.json()) as { status: string }).status, 'unhealthy');
     server = await startNatsServer({ args: ['-js', '-sd', storeDir, '-p', String(port)] });
     await publishing;
     nc2 = await natsConnect(server.url);
@@ -118,6 +121,7 @@ mappings:
     assert.ok(logs.lines.some((l) => l.includes('pausing sources')), 'pause is logged');
     assert.ok(logs.lines.some((l) => l.includes('resuming sources')), 'resume is logged:\n' + logs.lines.join('\n'));
     assert.equal(bridge.engine.paused, false);
+    assert.equal((await fetch(`http://127.0.0.1:${bridge.httpPort}/healthz`)).status, 200, 'healthy again');
   } finally {
     await bridge.stop();
     await ch.deleteQueue(queue).catch(() => undefined);
