@@ -50,5 +50,7 @@ export class MemoryStore extends IndexedStore<MemEntry> {
 
   async delete(): Promise<void> {
     await this.stop();
+    this.index.clear(this.lastSeq + 1);
+    this.subjects.clear();
   }
 }

@@ -25,6 +25,7 @@ export {
   type RecoveryReport,
   type SyncPolicy,
 } from './file-store.js';
+export { openStreamStore, type OpenStoreOptions } from './open-store.js';
 export { DedupWindow } from './dedup.js';
 export {
   findHeader,
