@@ -535,6 +535,7 @@ export function loadOptions(input: LoadInput): LoadResult {
     }
   }
   applyFlags(d, o, input.flags, st);
+  o.commandLine = { ...input.flags };
   validate(d, o, st);
   if (d.errors.length > 0) throw new ConfigErrors(d.errors, d.warnings);
   return { options: o, warnings: d.warnings, notices: d.notices, digest };

@@ -1,6 +1,7 @@
 // The resolved configuration of one `tern server` process: what flags and the
 // config file become after parsing and validation. Durations are milliseconds,
 // sizes are bytes. Defaults mirror nats-server's setBaselineOptions.
+import type { FlagValues } from './flags.js';
 
 export interface Permission {
   allow?: string[];
@@ -103,6 +104,9 @@ export interface ServerOptions {
 
   lameDuckDuration: number;
   lameDuckGracePeriod: number;
+
+  /** The command-line flags these options were built with: a config reload re-applies them over the new file (as nats-server's FlagSnapshot). */
+  commandLine: FlagValues;
 }
 
 export const DEFAULT_PORT = 4222;
@@ -143,5 +147,6 @@ export function defaultOptions(): ServerOptions {
     },
     lameDuckDuration: 2 * 60 * 1000,
     lameDuckGracePeriod: 10 * 1000,
+    commandLine: {},
   };
 }
