@@ -130,7 +130,13 @@ export class FileStore extends IndexedStore<FileEntry> {
   /** Open (recovering) or create the store in opts.dir. */
   static open(opts: FileStoreOptions): FileStore {
     const fs = new FileStore(opts);
-    fs.recover();
+    try {
+      fs.recover();
+    } catch (err) {
+      if (fs.syncTimer !== undefined) clearInterval(fs.syncTimer);
+      for (const b of fs.blocks) b.closeFd();
+      throw err;
+    }
     return fs;
   }
 
