@@ -27,9 +27,9 @@ export function formatLogTime(d: Date): string {
 }
 
 export class Logger {
-  readonly debugEnabled: boolean;
-  readonly traceEnabled: boolean;
-  private readonly logtime: boolean;
+  debugEnabled: boolean;
+  traceEnabled: boolean;
+  private logtime: boolean;
   private readonly prefix: string;
   private fd: number | null = null;
 
@@ -69,6 +69,18 @@ export class Logger {
   }
   trace(msg: string): void {
     if (this.traceEnabled) this.write('TRC', msg);
+  }
+
+  /** Apply new log settings (config reload, SIGUSR1 reopen): later lines follow them. */
+  reconfigure(opts: LoggerOptions): void {
+    this.debugEnabled = opts.debug;
+    this.traceEnabled = opts.trace;
+    this.logtime = opts.logtime;
+    this.close();
+    if (opts.logFile) {
+      appendFileSync(opts.logFile, '');
+      this.fd = openSync(opts.logFile, 'a');
+    }
   }
 
   close(): void {
