@@ -7,12 +7,13 @@
 //   --pin           server on cpu1, load generator on cpu0 (taskset)
 //   --connections N idle connections for the memory measure (default 10000; --quick: 1000)
 //   --tern-bin PATH run this nats-server-compatible binary as "tern" (harness development)
+//   --no-snapshot   run dist/src directly instead of a copy taken at the start
 import { writeFileSync } from 'node:fs';
 import { runCompare, type CompareOptions } from './bench-lib/compare.js';
 import { renderMarkdown } from './bench-lib/markdown.js';
 
 const USAGE = `Usage: npm run bench:compare -- [--rounds N] [--quick] [--patterns a,b] [--json file] [--pin]
-                                [--connections N] [--startups N] [--nats-server PATH] [--tern-bin PATH]`;
+                                [--connections N] [--startups N] [--nats-server PATH] [--tern-bin PATH] [--no-snapshot]`;
 
 function parseArgs(argv: string[]): { opts: CompareOptions; json?: string } {
   let rounds: number | undefined;
@@ -50,6 +51,7 @@ function parseArgs(argv: string[]): { opts: CompareOptions; json?: string } {
       case '--startups': startups = int(a, val()); break;
       case '--nats-server': opts.natsServerBin = val(); break;
       case '--tern-bin': opts.ternBin = val(); break;
+      case '--no-snapshot': opts.snapshot = false; break;
       case '-h': case '--help': console.log(USAGE); process.exit(0);
       // falls through (unreachable: exit)
       default: throw new Error(`unknown option ${a}\n${USAGE}`);

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { cpuMicros, peakRssKb, rssKb, systemCpu } from './procstat.js';
-import { launchServer, REPO_ROOT, type LaunchConfig, type ServerKind } from './launch.js';
+import { launchServer, REPO_ROOT, snapshotTern, type LaunchConfig, type ServerKind } from './launch.js';
 import { ensureNatsBench, parseLatency, parseRates, runTool, type LatencyLine } from './loadgen.js';
 import { PATTERNS, type Pattern } from './patterns.js';
 import { median, summarize, type Summary } from './stats.js';
@@ -20,6 +20,8 @@ export interface CompareOptions {
   pin: boolean;
   natsServerBin: string;
   ternBin?: string;
+  /** Run Tern from a private copy of dist/src taken at the start (default true). */
+  snapshot?: boolean;
   /** Idle connections for the memory measurement. */
   connections: number;
   /** Start-up samples per server. */
@@ -154,7 +156,12 @@ async function runOnce(
   msgs: number,
   quick: boolean,
 ): Promise<RunRecord> {
-  const server = await launchServer(kind, cfg);
+  let server: Awaited<ReturnType<typeof launchServer>>;
+  try {
+    server = await launchServer(kind, cfg);
+  } catch (e) {
+    return { round, kind, ok: false, error: `server did not start: ${(e as Error).message.slice(0, 800)}`, command: '' };
+  }
   const subject = `bench.${p.id}.${kind === 'tern' ? 't' : 'n'}${round}`;
   const toolOpts = { pin: cfg.pin, timeoutMs: 120_000 };
   try {
@@ -251,8 +258,9 @@ async function measureMemory(cfg: LaunchConfig, connections: number, log: (s: st
     errors: [],
   };
   for (const kind of KINDS) {
-    const s = await launchServer(kind, cfg);
+    let s: Awaited<ReturnType<typeof launchServer>> | undefined;
     try {
+      s = await launchServer(kind, cfg);
       await new Promise((r) => setTimeout(r, 500));
       res.idleRssKb[kind] = rssKb(s.pid);
       const close = await openIdleConnections(s.port, connections);
@@ -267,7 +275,7 @@ async function measureMemory(cfg: LaunchConfig, connections: number, log: (s: st
     } catch (e) {
       res.errors.push(`${kind}: ${(e as Error).message}`);
     } finally {
-      await s.stop();
+      await s?.stop();
     }
   }
   return res;
@@ -282,6 +290,7 @@ export async function runCompare(opts: CompareOptions, commandLine: string): Pro
   const patterns = PATTERNS.filter((p) => !wanted || wanted.has(p.id));
   const cfg: LaunchConfig = { natsServerBin: opts.natsServerBin, pin: opts.pin };
   if (opts.ternBin) cfg.ternBin = opts.ternBin;
+  else if (opts.snapshot !== false) cfg.ternMain = snapshotTern();
   const natsBench = patterns.some((p) => p.tool === 'nats-bench') ? ensureNatsBench(opts.log) : '';
   const steal0 = systemCpu();
   const report: CompareReport = {
@@ -289,7 +298,9 @@ export async function runCompare(opts: CompareOptions, commandLine: string): Pro
       date: new Date().toISOString(),
       natsServerVersion: sh(opts.natsServerBin, ['--version']),
       ternCommit: sh('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
-      ternCommand: opts.ternBin ? `${opts.ternBin} (stand-in for tern)` : 'node dist/src/cli/main.js server -a 127.0.0.1 -p <free>',
+      ternCommand: opts.ternBin
+        ? `${opts.ternBin} (stand-in for tern)`
+        : `node ${cfg.ternMain ? '.tmp/bench-snapshot/' : ''}dist/src/cli/main.js server -a 127.0.0.1 -p <free>`,
       node: process.version,
       cpus: sh('nproc', []),
       pinned: opts.pin,
@@ -339,7 +350,11 @@ export async function runCompare(opts: CompareOptions, commandLine: string): Pro
     report.patterns.push(result);
   }
   if (!wanted || wanted.has('startup')) {
-    report.startup = await measureStartup(cfg, opts.startups, opts.log);
+    try {
+      report.startup = await measureStartup(cfg, opts.startups, opts.log);
+    } catch (e) {
+      report.failures.push(`startup: ${(e as Error).message}`);
+    }
   }
   if (!wanted || wanted.has('memory')) {
     report.memory = await measureMemory(cfg, opts.connections, opts.log);

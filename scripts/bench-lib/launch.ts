@@ -2,7 +2,7 @@
 // it takes from spawn to a usable port (the first INFO line arrives). Both
 // kinds go through this one path; with `pin` the server runs on CPU 1.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,24 @@ export interface LaunchConfig {
    */
   ternBin?: string;
   pin: boolean;
+  /** Tern's main.js to run (default TERN_MAIN); see snapshotTern. */
+  ternMain?: string;
+}
+
+/**
+ * Copies the compiled server (dist/src + package.json) to .tmp/bench-snapshot
+ * and returns the copy's main.js. Other work may rebuild dist/ while a long
+ * comparison runs; every round must run the same build. Module resolution
+ * still finds the repository's node_modules by walking up.
+ */
+export function snapshotTern(): string {
+  if (!existsSync(TERN_MAIN)) throw new Error(`${TERN_MAIN} not found: run 'npx tsc -p .' first`);
+  const root = join(REPO_ROOT, '.tmp', 'bench-snapshot');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, 'dist'), { recursive: true });
+  cpSync(join(REPO_ROOT, 'dist', 'src'), join(root, 'dist', 'src'), { recursive: true });
+  copyFileSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
+  return join(root, 'dist', 'src', 'cli', 'main.js');
 }
 
 export interface LaunchedServer {
@@ -77,9 +95,10 @@ export function commandFor(kind: ServerKind, cfg: LaunchConfig, port: number): {
     cmd = cfg.ternBin;
     args = serverArgs;
   } else {
-    if (!existsSync(TERN_MAIN)) throw new Error(`${TERN_MAIN} not found: run 'npx tsc -p .' first`);
+    const main = cfg.ternMain ?? TERN_MAIN;
+    if (!existsSync(main)) throw new Error(`${main} not found: run 'npx tsc -p .' first`);
     cmd = process.execPath;
-    args = [TERN_MAIN, 'server', ...serverArgs];
+    args = [main, 'server', ...serverArgs];
   }
   // taskset execs the server, so the pid we get is the server's own.
   return cfg.pin ? { cmd: 'taskset', args: ['-c', '1', cmd, ...args] } : { cmd, args };

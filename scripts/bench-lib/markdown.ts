@@ -3,7 +3,7 @@ import type { CompareReport, PatternResult, SideSummary } from './compare.js';
 import type { Summary } from './stats.js';
 
 const fmtRate = (v: number): string =>
-  !Number.isFinite(v) ? '—' : v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : v.toFixed(0);
+  !Number.isFinite(v) ? '—' : v >= 999_950 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : v.toFixed(0);
 
 function rateCell(s: Summary, failures: number): string {
   if (s.n === 0) return `FAILED (${failures})`;
