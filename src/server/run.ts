@@ -11,7 +11,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerOptions } from '../config/options.js';
 import { NATS_COMPAT_VERSION } from '../config/version.js';
+import { enterLameDuck, isLameDuck } from './lame-duck.js';
 import { Logger } from './logger.js';
+import { reloadOrLog } from './reload.js';
 import { Server } from './server.js';
 
 export interface ServerExtension {
@@ -44,6 +46,10 @@ export interface RunningTern {
   done: Promise<number>;
   /** Shut down as on SIGTERM. */
   shutdown(): Promise<void>;
+  /** Lame duck mode as on SIGUSR2: drain clients over lame_duck_duration, then shut down. */
+  lameDuck(): Promise<void>;
+  /** Reload the config file as on SIGHUP; false (and logged) when the old config stays. */
+  reload(): boolean;
 }
 
 /** Start everything; the caller decides how the process ends (tests use this directly). */
@@ -84,9 +90,20 @@ export async function startTern(opts: ServerOptions, ctx: { commandName: string;
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping: Promise<void> | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
+    // nats-server ignores SIGTERM while in lame duck mode: the drain finishes on its own.
+    if (sig === 'SIGTERM' && isLameDuck(server)) return;
     logger.info(`Trapped "${sig === 'SIGINT' ? 'interrupt' : 'terminated'}" signal`);
     void shutdown();
   };
+  const lameDuck = async (): Promise<void> => {
+    if (isLameDuck(server) || stopping) return;
+    await enterLameDuck(server);
+    await shutdown();
+  };
+  const reload = (): boolean => reloadOrLog(server);
+  const onHup = (): void => void reload();
+  const onUsr2 = (): void => void lameDuck();
+  const onUsr1 = (): void => logger.reconfigure({ debug: opts.debug, trace: opts.trace, logtime: opts.logtime, logFile: opts.logFile });
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       logger.info('Initiating Shutdown...');
@@ -105,6 +122,9 @@ export async function startTern(opts: ServerOptions, ctx: { commandName: string;
       if (ctx.handleSignals) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        process.off('SIGHUP', onHup);
+        process.off('SIGUSR2', onUsr2);
+        process.off('SIGUSR1', onUsr1);
       }
       resolveDone(0);
     })();
@@ -113,8 +133,11 @@ export async function startTern(opts: ServerOptions, ctx: { commandName: string;
   if (ctx.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onHup);
+    process.on('SIGUSR2', onUsr2);
+    process.on('SIGUSR1', onUsr1);
   }
-  return { server, done, shutdown };
+  return { server, done, shutdown, lameDuck, reload };
 }
 
 /** The `tern server` entry: runs until SIGINT/SIGTERM and resolves with the exit code. */

@@ -3,6 +3,7 @@
 import type { ServerExtension } from '../run.js';
 import { listenUrls, type Server } from '../server.js';
 import { isLameDuck } from '../lame-duck.js';
+import { onReload } from '../reload.js';
 import { MonitorServer } from './http.js';
 import { createMetricsRegistry } from './prometheus.js';
 
@@ -32,6 +33,7 @@ export async function attach(server: Server): Promise<ServerExtension> {
   const m = new MonitorServer(server, registry, () => healthProblem(server));
   await m.start();
   monitors.set(server, m);
+  onReload(server, () => (m.configLoadTime = new Date()));
   return {
     ports: { monitoring: listenUrls('http', server.options.httpHost, m.port) },
     close: () => m.close(),
