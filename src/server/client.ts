@@ -22,6 +22,12 @@ import { SublistError, type SublistMatch } from './sublist.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import { tlsCipherOf, tlsVersionOf } from './tls.js';
 
+/** Something a producer can wait on while its output drains (a client or a route). */
+export interface DrainTarget {
+  readonly closed: boolean;
+  drainWaiters: ClientConnection[] | null;
+}
+
 /** The CONNECT fields Tern understands (nats-server's ClientOpts). */
 export interface ConnectOptions {
   verbose?: boolean;
@@ -129,9 +135,9 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineMark = 0;
   /** Producers paused waiting for this connection to drain. */
-  private drainWaiters: ClientConnection[] | null = null;
+  drainWaiters: ClientConnection[] | null = null;
   /** Set while routing when a destination is over 75% of max_pending. */
-  stallOn: ClientConnection | null = null;
+  stallOn: DrainTarget | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private paused = false;
 
