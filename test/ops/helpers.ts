@@ -1,0 +1,89 @@
+// Shared helpers for the operations tests: servers with monitoring on a free
+// port, JSON fetches, and Prometheus text parsing.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer, type ServerKind } from '../helpers/servers.js';
+
+export interface MonitoredServer extends RunningServer {
+  /** http://127.0.0.1:PORT */
+  http: string;
+  confFile: string;
+}
+
+/** Start a server of either kind from a config text, with -m -1. */
+export async function startMonitored(kind: ServerKind, conf: string, extraArgs: string[] = []): Promise<MonitoredServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-ops-'));
+  const confFile = join(dir, 'server.conf');
+  writeFileSync(confFile, conf);
+  const s = await startServer(kind, { args: ['-c', confFile, '-a', '127.0.0.1', '-p', '-1', '-m', '-1', ...extraArgs] });
+  const http = s.ports.monitoring?.[0];
+  if (!http) throw new Error(`${kind}: no monitoring port in ports file`);
+  return { ...s, http: http.replace('0.0.0.0', '127.0.0.1'), confFile };
+}
+
+export async function getJson(base: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(base + path);
+  const text = await r.text();
+  return { status: r.status, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+export function typeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Parse Prometheus text exposition format (0.0.4). Throws on any line that
+ * is not a comment, blank, or a valid sample, and on samples without a
+ * preceding # TYPE for their metric family.
+ */
+export function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, string> } {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  const sampleRe = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/;
+  const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('# HELP ')) continue;
+    if (line.startsWith('# TYPE ')) {
+      const [, , name, type] = line.split(' ');
+      if (!name || !type || !['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(type)) throw new Error(`bad TYPE line: ${line}`);
+      types.set(name, type);
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const m = sampleRe.exec(line);
+    if (!m) throw new Error(`not a Prometheus sample line: ${JSON.stringify(line)}`);
+    const name = m[1]!;
+    const family = [...types.keys()].find((f) => name === f || name === `${f}_bucket` || name === `${f}_sum` || name === `${f}_count`);
+    if (!family) throw new Error(`sample ${name} has no # TYPE`);
+    const labels: Record<string, string> = {};
+    if (m[3]) for (const lm of m[3].matchAll(labelRe)) labels[lm[1]!] = lm[2]!;
+    samples.push({ name, labels, value: Number(m[4]) });
+  }
+  return { samples, types };
+}
+
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+  if (!s) throw new Error(`no sample ${name} ${JSON.stringify(labels)}`);
+  return s.value;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until fn returns true (or throw with the label). */
+export async function eventually(label: string, fn: () => Promise<boolean> | boolean, timeout = 5000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for: ${label}`);
+}
