@@ -196,6 +196,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastIn = Date.now();
+    this.lastActivity.setTime(this.lastIn);
     const server = this.server;
     server.beginRead(this);
     this.parser.parse(chunk);
@@ -229,7 +230,6 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     const server = this.server;
     server.stats.inMsgs++;
     server.stats.inBytes += pa.size;
-    this.lastActivity.setTime(this.lastIn);
     if (this.permissions !== null && !this.permissions.canPublish(pa.subject)) {
       this.sendErr(permissionsViolationPublish(pa.subject));
       server.logger.error(`${this.logPrefix} - Publish Violation - User ${JSON.stringify(this.authorizedUser)}, Subject "${pa.subject}"`);
@@ -481,25 +481,26 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     out.ensure(lineLen + (size < LARGE_PAYLOAD ? size + 2 : 0));
     const b = out.buf;
     let p = out.len;
-    if (hdr >= 0) p += HMSG_BYTES.copy(b, p);
-    else p += MSG_BYTES.copy(b, p);
-    p += src.copy(b, p, pa.subjStart, pa.subjEnd);
-    p += sub.sidBytes.copy(b, p);
+    // Short pieces are copied with a loop: Buffer.copy costs a native call and a view allocation each.
+    if (hdr >= 0) p = copySmall(HMSG_BYTES, 0, 5, b, p);
+    else p = copySmall(MSG_BYTES, 0, 4, b, p);
+    p = copySmall(src, pa.subjStart, pa.subjEnd, b, p);
+    p = copySmall(sub.sidBytes, 0, sub.sidBytes.length, b, p);
     if (replyLen > 0) {
-      p += src.copy(b, p, pa.replyStart, pa.replyEnd);
+      p = copySmall(src, pa.replyStart, pa.replyEnd, b, p);
       b[p++] = 32;
     }
     if (hdr >= 0) {
-      p += src.copy(b, p, pa.hdbStart, pa.hdbEnd);
+      p = copySmall(src, pa.hdbStart, pa.hdbEnd, b, p);
       b[p++] = 32;
     }
-    if (szb === null) p += src.copy(b, p, pa.szbStart, pa.szbEnd);
-    else p += szb.copy(b, p);
+    if (szb === null) p = copySmall(src, pa.szbStart, pa.szbEnd, b, p);
+    else p = copySmall(szb, 0, szb.length, b, p);
     b[p++] = 13;
     b[p++] = 10;
     if (size < LARGE_PAYLOAD) {
       // Payload and its trailing CRLF in one copy.
-      p += data.copy(b, p, dataStart, dataStart + size + 2);
+      p = copySmall(data, dataStart, dataStart + size + 2, b, p);
       out.len = p;
     } else {
       out.len = p;
@@ -724,6 +725,14 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
   private traceIn(op: string, arg: string): void {
     this.server.logger.trace(`${this.logPrefix} - <<- [${op}${arg ? ' ' + arg : ''}]`);
   }
+}
+
+/** Copy src[s, e) to dst at p and return the new position; a plain loop below 64 bytes. */
+function copySmall(src: Buffer, s: number, e: number, dst: Buffer, p: number): number {
+  const n = e - s;
+  if (n > 64) return p + src.copy(dst, p, s, e);
+  for (let k = s; k < e; k++) dst[p++] = src[k]!;
+  return p;
 }
 
 function parseSizeStr(b: Buffer): number {

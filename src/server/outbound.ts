@@ -110,7 +110,12 @@ export class OutboundBuffer {
     } else {
       return true;
     }
-    // The written bytes now belong to the socket: start a fresh buffer sized to recent use.
+    if (socket.writableLength === 0) {
+      // Written synchronously (nothing left queued in the stream): the kernel has the bytes, reuse the buffer.
+      this.len = 0;
+      return ok;
+    }
+    // The written bytes now belong to the socket until the write completes: start a fresh buffer sized to recent use.
     let size = this.buf.length;
     if (used < size >> 2 && size > MIN_SIZE) size >>= 1;
     if (size > MAX_KEEP && used < MAX_KEEP) size = MAX_KEEP;
