@@ -75,6 +75,8 @@ export class Consumer {
   private sseq = 1;
   private ackFloor = { cseq: 0, sseq: 0 };
   private readonly pending = new Map<number, PendingEntry>();
+  /** Delivery counts of messages delivered more than once and not acked or terminated (num_redelivered). */
+  private readonly rdc = new Map<number, number>();
   /** Stream sequences due for redelivery, ascending. */
   private rdq: number[] = [];
   /** last_per_subject: starting sequences still to deliver. */
@@ -173,7 +175,10 @@ export class Consumer {
     this.ackFloor = { ...s.ackFloor };
     this.lps = s.lps ?? [];
     const deadline = Date.now() + this.ackWaitMs(1);
-    for (const [sseq, cseq, dc, ts] of s.pending) this.pending.set(sseq, { cseq, dc, ts: BigInt(ts), deadline });
+    for (const [sseq, cseq, dc, ts] of s.pending) {
+      this.pending.set(sseq, { cseq, dc, ts: BigInt(ts), deadline });
+      if (dc > 1) this.rdc.set(sseq, dc);
+    }
     this.scheduleRedelivery();
   }
 
@@ -315,6 +320,7 @@ export class Consumer {
       this.ackFloorActive = now;
     } else {
       this.pending.set(msg.seq, { cseq, dc: next.dc, ts: now, deadline: Date.now() + this.ackWaitMs(next.dc) });
+      if (next.dc > 1) this.rdc.set(msg.seq, next.dc);
       this.scheduleRedelivery();
     }
     this.lastActive = now;
@@ -389,6 +395,7 @@ export class Consumer {
     const first = st.messages === 0 ? st.last_seq + 1 : st.first_seq;
     if (this.sseq < first) this.sseq = first;
     for (const seq of [...this.pending.keys()]) if (seq < first) this.dropPending(seq);
+    for (const seq of [...this.rdc.keys()]) if (seq < first) this.rdc.delete(seq);
     this.rdq = this.rdq.filter((s) => this.pending.has(s));
     if (this.ackFloor.sseq < first - 1) this.ackFloor.sseq = first - 1;
     this.updateAckFloor();
@@ -634,7 +641,9 @@ export class Consumer {
     this.scheduleSave();
   }
 
-  private dropPending(sseq: number): void {
+  /** Forget a pending message; `keepCount` keeps it in num_redelivered (max_deliver reached, as nats-server). */
+  private dropPending(sseq: number, keepCount = false): void {
+    if (!keepCount) this.rdc.delete(sseq);
     if (!this.pending.delete(sseq)) return;
     const i = this.rdq.indexOf(sseq);
     if (i >= 0) this.rdq.splice(i, 1);
@@ -738,7 +747,7 @@ export class Consumer {
     const max = this.config.max_deliver ?? -1;
     if (max > 0 && p.dc >= max) {
       // Out of attempts: stop tracking it and tell whoever listens.
-      this.dropPending(seq);
+      this.dropPending(seq, true);
       this.host.transport.publish(
         `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.stream.name}.${this.name}`,
         '',
@@ -809,8 +818,7 @@ export class Consumer {
       if (active !== 0n) out.last_active = nsToRfc3339(active);
       return out;
     };
-    let redelivered = 0;
-    for (const p of this.pending.values()) if (p.dc > 1) redelivered++;
+    const redelivered = this.rdc.size;
     const out: ConsumerInfo = {
       stream_name: this.stream.name,
       name: this.name,
