@@ -16,9 +16,9 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
   let a: ClusterNode, b: ClusterNode, c: ClusterNode;
   let na: NatsConnection, nb: NatsConnection, nc: NatsConnection;
   before(async () => {
-    a = await startNode({ name: 'A' });
+    a = await startNode({ name: 'A', args: ['-m', '-1'] });
     // B and C know only the seed; C must still end up routed to B.
-    [b, c] = await Promise.all([startNode({ name: 'B', routes: [a.routeUrl] }), startNode({ name: 'C', routes: [a.routeUrl] })]);
+    [b, c] = await Promise.all([startNode({ name: 'B', routes: [a.routeUrl], args: ['-m', '-1'] }), startNode({ name: 'C', routes: [a.routeUrl], args: ['-m', '-1'] })]);
     await waitMesh([a, b, c], 5000);
     [na, nb, nc] = await Promise.all([a, b, c].map((n) => connect({ servers: n.url })));
   });
@@ -31,6 +31,11 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
     // waitMesh passed in before(); the logs name the peers too.
     for (const [n, peers] of [[a, ['B', 'C']], [b, ['A', 'C']], [c, ['A', 'B']]] as const) {
       for (const p of peers) assert.match(n.output(), new RegExp(`Route connection created to ${p} `), `${n.name} -> ${p}`);
+      const mon = n.ports.monitoring?.[0];
+      assert.ok(mon !== undefined, 'monitoring port in the ports file');
+      const routez = (await (await fetch(`${mon}/routez?subs=1`)).json()) as { num_routes: number; routes: { remote_name: string; remote_id: string }[] };
+      assert.equal(routez.num_routes, 2, `${n.name} /routez`);
+      assert.deepEqual(routez.routes.map((r) => r.remote_name).sort(), [...peers]);
     }
   });
 
