@@ -121,7 +121,8 @@ export class JetStream {
       if (c) c.processPullRequest(reply, payload);
       return;
     }
-    if (!reply) return;
+    // Direct gets are answered by the streams' own subscriptions.
+    if (!reply || subject.startsWith('$JS.API.DIRECT.GET.')) return;
     void this.api.handle(subject, payload).then((body) => {
       if (body) this.transport.publish(reply, '', null, Buffer.from(JSON.stringify(body)));
     });

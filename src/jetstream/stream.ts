@@ -76,10 +76,45 @@ export class Stream {
   }
 
   private subscribeSubjects(): void {
-    for (const s of this.subs) this.host.transport.unsubscribe(s);
+    const t = this.host.transport;
+    for (const s of this.subs) t.unsubscribe(s);
     this.subs = (this.config.subjects ?? []).map((subject) =>
-      this.host.transport.subscribe(subject, null, (subj, reply, hdr, payload) => this.processInbound(subj, reply, hdr, payload)),
+      t.subscribe(subject, null, (subj, reply, hdr, payload) => this.processInbound(subj, reply, hdr, payload)),
     );
+    if (this.config.allow_direct) {
+      const base = `$JS.API.DIRECT.GET.${this.name}`;
+      this.subs.push(t.subscribe(base, null, (_s, reply, _h, payload) => this.directGet(reply, payload, undefined)));
+      this.subs.push(t.subscribe(`${base}.>`, null, (subj, reply, _h, payload) => this.directGet(reply, payload, subj.slice(base.length + 1))));
+    }
+  }
+
+  /** $JS.API.DIRECT.GET: the raw message with Nats-Stream/-Subject/-Sequence/-Time-Stamp headers, or a 404/408 status. */
+  private directGet(reply: string, payload: Buffer, lastFor: string | undefined): void {
+    if (!reply) return;
+    const t = this.host.transport;
+    const status = (code: number, desc: string): void => t.publish(reply, '', Buffer.from(`NATS/1.0 ${code} ${desc}\r\n\r\n`), EMPTY);
+    let req: MsgGetRequest;
+    if (lastFor !== undefined) {
+      if (payload.length !== 0) return status(408, 'Bad Request');
+      req = { last_by_subj: lastFor };
+    } else {
+      if (payload.length === 0) return status(408, 'Empty Request');
+      try {
+        req = JSON.parse(payload.toString('utf8')) as MsgGetRequest;
+      } catch {
+        return status(408, 'Malformed Request');
+      }
+      if (!req.seq && !req.last_by_subj && !req.next_by_subj) return status(408, 'Empty Request');
+      if ((req.seq && req.last_by_subj) || (req.last_by_subj && req.next_by_subj)) return status(408, 'Bad Request');
+    }
+    let m: StoredMessage | undefined;
+    if (req.next_by_subj) m = this.store.loadNextMatching(req.next_by_subj, req.seq && req.seq > 0 ? req.seq : 1);
+    else if (req.seq) m = this.store.load(req.seq);
+    else m = this.store.loadLastBySubject(req.last_by_subj!);
+    if (!m) return status(404, 'Message Not Found');
+    const base = m.hdr && m.hdr.length > 4 ? m.hdr.subarray(0, m.hdr.length - 2).toString('latin1') : 'NATS/1.0\r\n';
+    const extra = `Nats-Stream: ${this.name}\r\nNats-Subject: ${m.subject}\r\nNats-Sequence: ${m.seq}\r\nNats-Time-Stamp: ${nsToRfc3339(m.time)}\r\n\r\n`;
+    t.publish(reply, '', Buffer.from(base + extra, 'latin1'), m.data);
   }
 
   /** nats-server rebuilds the dedup map from message headers at recovery: the window survives restarts. */
@@ -213,7 +248,7 @@ export class Stream {
   }
 
   update(cfg: StreamConfig): void {
-    const subjectsChanged = JSON.stringify(cfg.subjects) !== JSON.stringify(this.config.subjects);
+    const subjectsChanged = JSON.stringify(cfg.subjects) !== JSON.stringify(this.config.subjects) || cfg.allow_direct !== this.config.allow_direct;
     this.config = cfg;
     this.store.updateConfig(storeLimitsOf(cfg));
     this.dedup.setWindow(cfg.duplicate_window);

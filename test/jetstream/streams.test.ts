@@ -294,5 +294,30 @@ for (const kind of jsKinds()) {
       assert.deepEqual([a.seq, b.seq, b.duplicate], [1, 1, true]);
       assert.equal((await env.jsm.streams.info(name)).config.duplicate_window, ms(5000));
     });
+
+    it('answers direct gets when allow_direct is set', async () => {
+      const name = uniq('DIR');
+      await env.jsm.streams.add({ name, subjects: [`${name}.*`], allow_direct: true });
+      await env.js.publish(`${name}.a`, s2b('one'), { headers: hdrs({ 'X-K': 'v' }) });
+      await env.js.publish(`${name}.b`, s2b('two'));
+      await env.js.publish(`${name}.a`, s2b('three'));
+      const bySeq = await env.nc.request(`$JS.API.DIRECT.GET.${name}`, s2b(JSON.stringify({ seq: 1 })), { timeout: 2000 });
+      assert.equal(b2s(bySeq.data), 'one');
+      assert.equal(bySeq.headers?.get('X-K'), 'v');
+      assert.equal(bySeq.headers?.get('Nats-Stream'), name);
+      assert.equal(bySeq.headers?.get('Nats-Sequence'), '1');
+      assert.equal(bySeq.headers?.get('Nats-Subject'), `${name}.a`);
+      assert.match(bySeq.headers?.get('Nats-Time-Stamp') ?? '', /^\d{4}-\d\d-\d\dT/);
+      const last = await env.nc.request(`$JS.API.DIRECT.GET.${name}.${name}.a`, new Uint8Array(), { timeout: 2000 });
+      assert.deepEqual([b2s(last.data), last.headers?.get('Nats-Sequence')], ['three', '3']);
+      const next = await env.nc.request(`$JS.API.DIRECT.GET.${name}`, s2b(JSON.stringify({ seq: 2, next_by_subj: `${name}.a` })), { timeout: 2000 });
+      assert.equal(next.headers?.get('Nats-Sequence'), '3');
+      const missing = await env.nc.request(`$JS.API.DIRECT.GET.${name}`, s2b(JSON.stringify({ seq: 9 })), { timeout: 2000 });
+      assert.deepEqual([missing.headers?.code, missing.headers?.description, missing.data.length], [404, 'Message Not Found', 0]);
+      const empty = await env.nc.request(`$JS.API.DIRECT.GET.${name}`, new Uint8Array(), { timeout: 2000 });
+      assert.deepEqual([empty.headers?.code, empty.headers?.description], [408, 'Empty Request']);
+      const viaClient = await env.jsm.direct.getMessage(name, { last_by_subj: `${name}.b` });
+      assert.equal(viaClient?.seq, 2);
+    });
   });
 }
