@@ -201,6 +201,28 @@ test('--creds: NKey seed authentication against nats-server; without it the serv
   }
 });
 
+test('user/password and token from the server URL', async () => {
+  const s = await startNatsServer({ args: ['--user', 'bench', '--pass', 's3cret'] });
+  try {
+    const u = new URL(s.url);
+    const ok = await ternBench(['-s', `nats://bench:s3cret@${u.host}`, '-ns', '1', '-n', '500', 'tb.userpass']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const bad = await ternBench(['-s', `nats://bench:wrong@${u.host}`, '-n', '10', 'tb.userpass']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Authorization Violation/i);
+  } finally {
+    await s.stop();
+  }
+  const t = await startNatsServer({ args: ['--auth', 'tok123'] });
+  try {
+    const u = new URL(t.url);
+    const ok = await ternBench(['-s', `nats://tok123@${u.host}`, '-n', '500', 'tb.token']);
+    assert.equal(ok.code, 0, ok.stderr);
+  } finally {
+    await t.stop();
+  }
+});
+
 test('--tls: upgrades after INFO and verifies the server against --tlsca', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tern-bench-tls-'));
   const cert = join(dir, 'cert.pem');
