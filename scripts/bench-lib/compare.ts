@@ -40,6 +40,8 @@ export interface RunRecord {
   peakRssKb?: number;
   error?: string;
   command: string;
+  /** The load generator's report, kept as the raw log of the run. */
+  output?: string;
 }
 
 export interface SideSummary {
@@ -174,7 +176,7 @@ async function runOnce(
     const run = await runTool(p.tool, natsBench, p.args(server.url, subject, msgs), toolOpts);
     const cpu1 = cpuMicros(server.pid);
     const peak = peakRssKb(server.pid);
-    const rec: RunRecord = { round, kind, ok: false, command: run.command };
+    const rec: RunRecord = { round, kind, ok: false, command: run.command, output: (run.stdout + run.stderr).trim() };
     if (!run.ok) {
       rec.error = `exit ${String(run.code)}: ${(run.stderr || run.stdout).trim().slice(-500)}`;
       return rec;
