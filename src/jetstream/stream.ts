@@ -13,7 +13,6 @@ import {
   DedupWindow,
   StoreError,
   findHeader,
-  nowNs,
   nsToRfc3339,
   NATS_EXPECTED_LAST_MSG_ID,
   NATS_EXPECTED_LAST_SEQ,
