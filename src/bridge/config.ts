@@ -42,9 +42,9 @@ const schema = {
     publishTimeoutMs: { doc: 'fail a publish without PubAck after this long', format: posInt, default: 5000, env: 'TERN_BRIDGE_PUBLISH_TIMEOUT_MS' },
   },
   connections: {
-    doc: 'source connections by name: { <name>: { kind: rabbitmq|kafka, ...connector fields } }',
+    doc: 'source connections by name: { <name>: { kind: rabbitmq|kafka, ...connector fields } }; the default "rabbit" (local RabbitMQ) serves the example mappings/',
     format: Object,
-    default: {} as Record<string, unknown>,
+    default: { rabbit: { kind: 'rabbitmq', url: 'amqp://127.0.0.1:5672' } } as Record<string, unknown>,
   },
   mappings: { doc: 'mappings directory (*.yaml) or file', format: String, default: 'mappings', env: 'TERN_BRIDGE_MAPPINGS' },
   window: { doc: 'in-flight window per source (AMQP prefetch, Kafka in-flight per partition)', format: posInt, default: 2000, env: 'TERN_BRIDGE_WINDOW' },
