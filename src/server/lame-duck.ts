@@ -17,7 +17,7 @@ export async function enterLameDuck(server: Server): Promise<void> {
   inLameDuck.add(server);
   const o = server.options;
   server.logger.info('Entering lame duck mode, stop accepting new clients');
-  await server.stopAccepting();
+  server.stopAccepting();
   const own = new Set(server.clientUrls().map((u) => u.replace(/^nats:\/\//, '')));
   const urls = server.info().connect_urls;
   if (Array.isArray(urls)) server.setInfoField('connect_urls', urls.filter((u) => !own.has(u)));

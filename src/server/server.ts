@@ -212,10 +212,11 @@ export class Server {
   }
 
   /** Close the client listener (lame duck): existing clients stay. */
-  async stopAccepting(): Promise<void> {
+  stopAccepting(): void {
     const l = this.listener;
     this.listener = null;
-    if (l) await new Promise<void>((r) => l.close(() => r()));
+    // net.Server.close() calls back only once every connection has ended: do not wait for it.
+    l?.close();
   }
 
   private accept(socket: Socket): void {
