@@ -365,7 +365,7 @@ export class Cluster implements RouteHost, RouteSource {
   // ---- interest ---------------------------------------------------------------------
 
   private localInterest(sub: Subscription, change: 'added' | 'removed'): void {
-    if (sub.owner.kind === 'route') return;
+    if (sub.owner.kind === 'route' || sub.localOnly) return;
     const q = sub.queue;
     const key = q === null ? sub.subject : `${sub.subject} ${q}`;
     const before = this.interest.get(key) ?? 0;

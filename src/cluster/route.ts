@@ -238,12 +238,19 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
     const subject = args[1]!;
     const queue = args.length === 4 ? args[2]! : null;
     const key = queue === null ? subject : `${subject} ${queue}`;
+    let weight = 1;
     if (queue !== null) {
       const w = Number(args[3]);
-      this.weights.set(key, Number.isInteger(w) && w > 0 ? w : 1);
+      weight = Number.isInteger(w) && w > 0 ? w : 1;
+      this.weights.set(key, weight);
     }
-    if (this.subs.has(key)) return; // weight update only
+    const known = this.subs.get(key);
+    if (known !== undefined) {
+      known.weight = weight; // weight update only
+      return;
+    }
     const sub = new Subscription(subject, queue, key, this);
+    sub.weight = weight;
     try {
       this.server.addSubscription(sub);
     } catch (e) {

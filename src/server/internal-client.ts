@@ -12,6 +12,11 @@ import { Subscription, type SubscriptionOwner } from './subscription.js';
 
 export type InternalHandler = (subject: string, reply: string, hdr: Buffer | null, payload: Buffer) => void;
 
+export interface InternalSubscribeOptions {
+  /** Keep the subscription off routes: remote servers never forward to it. */
+  localOnly?: boolean;
+}
+
 export interface InternalClientOptions {
   /** Deliver this client's own publishes to its own subscriptions (default true, as nats-server internal clients). */
   echo?: boolean;
@@ -47,9 +52,10 @@ export class InternalClient implements SubscriptionOwner {
   }
 
   /** Subscribe; throws SublistError for an invalid subject or queue name. */
-  subscribe(subject: string, queue: string | null, handler: InternalHandler): Subscription {
+  subscribe(subject: string, queue: string | null, handler: InternalHandler, opts?: InternalSubscribeOptions): Subscription {
     if (this.closed) throw new Error(`internal client ${this.name} is closed`);
     const sub = new Subscription(toWireSubject(subject), queue, String(this.nextSid++), this);
+    if (opts?.localOnly === true) sub.localOnly = true;
     this.server.addSubscription(sub);
     this.handlers.set(sub, handler);
     return sub;

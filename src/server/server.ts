@@ -411,6 +411,7 @@ export class Server {
       const n = group.length;
       const first = n > 1 ? Math.floor(Math.random() * n) : 0;
       let remote: Subscription | null = null;
+      let remoteWeight = 0;
       for (let k = 0; k < n; k++) {
         let idx = first + k;
         if (idx >= n) idx -= n;
@@ -418,8 +419,13 @@ export class Server {
         const owner = sub.owner;
         if ((noEcho && owner === from) || sub.closed) continue;
         if (owner.kind === 'route') {
-          // Local members are preferred; a remote one is the fallback (one hop: never from a route).
-          if (!fromRoute && remote === null) remote = sub;
+          // Local members are preferred; a remote one is the fallback (one hop: never from a route),
+          // picked in proportion to its member count (weighted reservoir sampling, as nats-server
+          // expands remote queue subs by weight).
+          if (!fromRoute) {
+            remoteWeight += sub.weight;
+            if (remote === null || Math.random() * remoteWeight < sub.weight) remote = sub;
+          }
           continue;
         }
         if (owner.deliver(sub, pa, data, start)) {

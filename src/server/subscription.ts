@@ -34,6 +34,10 @@ export class Subscription implements SublistEntry {
   max = 0;
   /** Set when removed from the sublist. */
   closed = false;
+  /** Never announced to routes: only this server's publishers reach it (internal per-node handlers). */
+  localOnly = false;
+  /** Queue members this entry stands for (a route's queue interest carries the peer's member count). */
+  weight = 1;
   /** ` <sid> ` as bytes: the per-subscription part of a MSG line, built once. */
   readonly sidBytes: Buffer;
 
