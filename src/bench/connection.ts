@@ -22,6 +22,11 @@ export interface ConnectOptions {
   name?: string;
   /** Give up on the handshake after this many ms. */
   timeoutMs?: number;
+  /**
+   * Ask for 503 "no responders" statuses (CONNECT no_responders), so a
+   * request to a subject nobody serves fails at once instead of timing out.
+   */
+  noResponders?: boolean;
 }
 
 export class BenchProtocolError extends Error {
@@ -41,6 +46,21 @@ const MAX_CONTROL_LINE = 64 * 1024;
  */
 export type MsgHandler = (reply: string) => void;
 
+/** A whole inbound MSG/HMSG frame, for connections that read payloads (JetStream load). */
+export interface InboundFrame {
+  /** The message's subject: for JetStream pulls the stream message's own subject, not the inbox. */
+  subject: string;
+  /** Subscription id the server delivered it for. */
+  sid: string;
+  reply: string;
+  /** Bytes of the header block at the start of `data` (0 for MSG). */
+  hdrLen: number;
+  /** Headers + payload; a view into the read buffer, valid only during the callback. */
+  data: Buffer;
+}
+
+export type FrameHandler = (f: InboundFrame) => void;
+
 /**
  * Incremental scanner over inbound bytes. It reads control lines, answers
  * PING, resolves PONG waiters, reports -ERR, and skips payloads by length.
@@ -59,6 +79,8 @@ class InboundScanner {
     private readonly onPong: () => void,
     private readonly onError: (text: string) => void,
     private readonly onInfo: (json: string) => void,
+    /** When set, every MSG/HMSG is decoded and handed over whole instead of counted. */
+    private readonly onFrame: FrameHandler | null = null,
   ) {}
 
   push(chunk: Buffer): void {
@@ -90,6 +112,16 @@ class InboundScanner {
       }
       const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
       const c0 = buf[pos]! | 0x20;
+      if (this.onFrame && (c0 === 0x6d || c0 === 0x68)) {
+        const next = this.frame(buf, pos, lineEnd, nl, c0 === 0x68);
+        if (next < 0) {
+          // Frame not complete yet: keep it from its control line on (frames here are small).
+          this.carry = Buffer.from(buf.subarray(pos));
+          return;
+        }
+        pos = next;
+        continue;
+      }
       if (c0 === 0x6d /* m */ || c0 === 0x68 /* h */) {
         // MSG <subject> <sid> [reply] <#bytes>  |  HMSG <subject> <sid> [reply] <#hdr> <#total>
         let size = 0;
@@ -122,6 +154,25 @@ class InboundScanner {
     }
   }
 
+  /** Decodes one MSG/HMSG at `start`; returns the position after it, or -1 if incomplete. */
+  private frame(buf: Buffer, start: number, lineEnd: number, nl: number, headers: boolean): number {
+    const args = buf.toString('latin1', start, lineEnd).split(' ').filter((a) => a.length > 0);
+    // MSG subj sid [reply] size  |  HMSG subj sid [reply] hdr total
+    const n = args.length;
+    const total = Number(args[n - 1]);
+    const hdrLen = headers ? Number(args[n - 2]) : 0;
+    const withReply = headers ? n === 6 : n === 5;
+    if (!Number.isInteger(total) || !Number.isInteger(hdrLen) || n < (headers ? 5 : 4)) {
+      this.onError(`malformed frame header '${args.join(' ').slice(0, 120)}'`);
+      return buf.length;
+    }
+    const dataStart = nl + 1;
+    const end = dataStart + total + 2;
+    if (end > buf.length) return -1;
+    this.onFrame!({ subject: args[1]!, sid: args[2]!, reply: withReply ? args[3]! : '', hdrLen, data: buf.subarray(dataStart, dataStart + total) });
+    return end;
+  }
+
   private replyOf(buf: Buffer, start: number, end: number, headers: boolean): string {
     const args = buf.toString('latin1', start, end).split(' ').filter((a) => a.length > 0);
     // MSG subj sid reply size -> 5 tokens; HMSG subj sid reply hdr total -> 6.
@@ -151,8 +202,12 @@ export class BenchConnection {
 
   private constructor(public socket: Socket | TLSSocket) {}
 
-  /** Connects and completes the handshake (CONNECT + PING/PONG). */
-  static async open(opts: ConnectOptions, wantReply = false): Promise<BenchConnection> {
+  /**
+   * Connects and completes the handshake (CONNECT + PING/PONG). `wantReply`
+   * decodes reply subjects for `onMsg`; `onFrame` instead receives every
+   * message whole (payload included).
+   */
+  static async open(opts: ConnectOptions, wantReply = false, onFrame: FrameHandler | null = null): Promise<BenchConnection> {
     const u = parseNatsUrl(opts.url);
     const raw = netConnect({ host: u.host, port: u.port });
     raw.setNoDelay(true);
@@ -170,7 +225,7 @@ export class BenchConnection {
         sock = await upgrade(raw, u.host, opts);
       }
       conn.socket = sock;
-      conn.attach(wantReply);
+      conn.attach(wantReply, onFrame);
       const connect: Record<string, unknown> = {
         verbose: false,
         pedantic: false,
@@ -180,7 +235,7 @@ export class BenchConnection {
         version: '0',
         protocol: 1,
         headers: true,
-        no_responders: false,
+        no_responders: opts.noResponders === true,
       };
       if (u.user !== undefined && u.pass !== undefined) {
         connect.user = u.user;
@@ -204,7 +259,7 @@ export class BenchConnection {
     }
   }
 
-  private attach(wantReply: boolean): void {
+  private attach(wantReply: boolean, onFrame: FrameHandler | null): void {
     const sock = this.socket;
     this.scanner = new InboundScanner(
       (reply) => this.onMsg(reply),
@@ -213,6 +268,7 @@ export class BenchConnection {
       () => this.pongWaiters.shift()?.resolve(),
       (text) => this.fail(new BenchProtocolError(`server error: ${text}`)),
       () => {},
+      onFrame,
     );
     sock.on('data', (d: Buffer) => {
       this.scanner!.push(d);

@@ -16,7 +16,23 @@ export interface BenchCliOptions {
   req: boolean;
   timeoutMs: number;
   progress: boolean;
+  /** Empty except in --js consume mode, where the subject is an optional filter. */
   subject: string;
+  /** JetStream mode (--js pub|consume); undefined for core NATS. */
+  js?: JsCliOptions;
+}
+
+export interface JsCliOptions {
+  mode: 'pub' | 'consume';
+  stream: string;
+  /** pub: create the stream on the subject first. */
+  create: boolean;
+  storage: 'file' | 'memory';
+  /** pub: PubAcks outstanding at once. */
+  window: number;
+  /** consume: messages per pull request. */
+  batch: number;
+  durable: string;
 }
 
 export class UsageError extends Error {
@@ -46,10 +62,23 @@ Options:
   -csv <file>       save the per-client samples as CSV
   --timeout <dur>   fail when subscribers make no progress this long (default 10s)
   --no-progress     no progress bar
-  -h, --help        this help`;
+  -h, --help        this help
 
-const BOOLEAN = new Set(['tls', 'tlsinsecure', 'req', 'no-progress', 'h', 'help']);
-const VALUED = new Set(['s', 'tlsca', 'creds', 'np', 'ns', 'n', 'ms', 'csv', 'q', 'timeout']);
+JetStream (one client; like nats bench js pub async / js consume):
+  --js pub          publish -n messages of -ms bytes to <subject>, keeping
+                    --window PubAcks outstanding (default 500); only
+                    acknowledged messages count, any error or missing ack fails
+  --js consume      durable pull consumer on --stream with explicit acks:
+                    fetch --batch messages at a time (default 500), ack each,
+                    check all -n arrive once; [<subject>] is an optional filter
+  --stream <name>   stream (default benchstream)
+  --create          pub: create the stream on <subject> first
+  --storage <s>     file or memory, with --create (default file)
+  --durable <name>  consume: durable consumer name (default tern-bench)`;
+
+const BOOLEAN = new Set(['tls', 'tlsinsecure', 'req', 'no-progress', 'h', 'help', 'create']);
+const VALUED = new Set(['s', 'tlsca', 'creds', 'np', 'ns', 'n', 'ms', 'csv', 'q', 'timeout', 'js', 'stream', 'storage', 'window', 'batch', 'durable']);
+const JS_ONLY = ['stream', 'storage', 'window', 'batch', 'durable'];
 
 function parseCount(flag: string, v: string, min: number): number {
   if (!/^\d+$/.test(v)) throw new UsageError(`-${flag}: '${v}' is not a whole number`);
@@ -109,11 +138,19 @@ export function parseBenchArgs(argv: string[]): BenchCliOptions | null {
     values.set(name, value);
   }
   if (flags.has('h') || flags.has('help')) return null;
+  const js = parseJs(values, flags, positional);
+  if (!js) {
+    const stray = [...JS_ONLY.filter((f) => values.has(f)), ...(flags.has('create') ? ['create'] : [])];
+    if (stray.length > 0) throw new UsageError(`--${stray[0]} is a JetStream option: use it with --js pub|consume`);
+  }
+  if (js?.mode === 'consume' && positional.length === 0) positional.push('');
   if (positional.length !== 1) {
     throw new UsageError(positional.length === 0 ? 'missing <subject>' : `one subject expected, got: ${positional.join(' ')}`);
   }
   const subject = positional[0]!;
-  if (/[\s]/.test(subject) || subject.includes('*') || subject.includes('>')) {
+  if (js?.mode === 'consume') {
+    if (/\s/.test(subject)) throw new UsageError(`invalid filter subject '${subject}'`);
+  } else if (/[\s]/.test(subject) || subject.includes('*') || subject.includes('>')) {
     throw new UsageError(`invalid subject '${subject}': a literal subject without spaces or wildcards is needed`);
   }
   const servers = (values.get('s') ?? 'nats://127.0.0.1:4222')
@@ -137,10 +174,46 @@ export function parseBenchArgs(argv: string[]): BenchCliOptions | null {
     progress: !flags.has('no-progress'),
     subject,
   };
+  if (js) {
+    opts.js = js;
+    if (opts.req || values.has('np') || values.has('ns') || values.has('q') || values.has('csv')) {
+      throw new UsageError('--js runs one JetStream client: -req, -np, -ns, -q and -csv do not apply');
+    }
+  }
   if (values.has('tlsca')) opts.tlsCa = values.get('tlsca')!;
   if (values.has('creds')) opts.creds = values.get('creds')!;
   if (values.has('csv')) opts.csv = values.get('csv')!;
   if (!opts.req && opts.pubs === 0 && opts.subs === 0) throw new UsageError('-np and -ns are both 0: nothing to do');
   if (opts.req && opts.csv) throw new UsageError('-csv is not available in request/reply mode');
   return opts;
+}
+
+function parseJs(values: Map<string, string>, flags: Set<string>, positional: string[]): JsCliOptions | undefined {
+  const mode = values.get('js');
+  if (mode === undefined) return undefined;
+  if (mode !== 'pub' && mode !== 'consume') throw new UsageError(`--js: '${mode}' is not pub or consume`);
+  const storage = values.get('storage') ?? 'file';
+  if (storage !== 'file' && storage !== 'memory') throw new UsageError(`--storage: '${storage}' is not file or memory`);
+  const name = (flag: string, def: string): string => {
+    const v = values.get(flag) ?? def;
+    if (v.length === 0 || /[.*>\s/\\]/.test(v)) throw new UsageError(`--${flag}: invalid name '${v}' (no '.', '*', '>', '/', '\\' or spaces)`);
+    return v;
+  };
+  const js: JsCliOptions = {
+    mode,
+    stream: name('stream', 'benchstream'),
+    create: flags.has('create'),
+    storage,
+    window: parseCount('window', values.get('window') ?? '500', 1),
+    batch: parseCount('batch', values.get('batch') ?? '500', 1),
+    durable: name('durable', 'tern-bench'),
+  };
+  if (mode === 'consume' && (js.create || values.has('storage') || values.has('window'))) {
+    throw new UsageError('--create, --storage and --window are for --js pub');
+  }
+  if (mode === 'pub' && (values.has('batch') || values.has('durable'))) {
+    throw new UsageError('--batch and --durable are for --js consume');
+  }
+  if (mode === 'pub' && positional.length === 0) throw new UsageError('--js pub: missing <subject> to publish to');
+  return js;
 }

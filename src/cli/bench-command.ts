@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { BenchConnection, type ConnectOptions } from '../bench/connection.js';
 import { formatLatency, runLatency } from '../bench/latency.js';
+import { runJsCommand } from '../bench/js-command.js';
 import { BENCH_USAGE, parseBenchArgs, UsageError, type BenchCliOptions } from '../bench/options.js';
 import { ProgressBar } from '../bench/progress.js';
 import { runBench } from '../bench/run.js';
@@ -41,6 +42,10 @@ export async function main(argv: string[], _commandName: string): Promise<number
   const bar = ProgressBar.forStderr(opts.progress);
   try {
     const connect = await pickServer(opts);
+    if (opts.js) {
+      await runJsCommand(opts, opts.js, connect, bar);
+      return 0;
+    }
     if (opts.req) {
       const r = await runLatency(
         { connect, subject: opts.subject, requests: opts.msgs, size: opts.size, timeoutMs: opts.timeoutMs },
