@@ -75,7 +75,11 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
   rttMs = 0;
 
   private pendingSeq = -1;
-  private readonly pendingQueues: string[] = [];
+  private pendingQueues: string[] = [];
+  /** A message is deferred and not yet finished. */
+  private pendingOpen = false;
+  /** Unfinished outer messages while a nested one (published from an internal handler) is routed. */
+  private readonly pendingOuter: Array<{ seq: number; queues: string[] }> = [];
   private pingTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
   private pingSentAt = 0;
@@ -305,8 +309,12 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
     if (this.closed) return false;
     const seq = this.server.deliverySeq;
     if (this.pendingSeq !== seq) {
+      if (this.pendingOpen) {
+        this.pendingOuter.push({ seq: this.pendingSeq, queues: this.pendingQueues });
+        this.pendingQueues = [];
+      } else this.pendingQueues.length = 0;
       this.pendingSeq = seq;
-      this.pendingQueues.length = 0;
+      this.pendingOpen = true;
       this.server.deferDelivery(this);
     }
     // Plain interest needs no note: the peer delivers to its plain subscribers anyway.
@@ -316,6 +324,17 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
 
   /** One RMSG/HMSG for the current message, with the queue groups this peer was chosen for. */
   finishDelivery(pa: PubArgs, data: Buffer, start: number): void {
+    this.writeDelivery(pa, data, start);
+    this.pendingOpen = false;
+    const outer = this.pendingOuter.pop();
+    if (outer !== undefined) {
+      this.pendingSeq = outer.seq;
+      this.pendingQueues = outer.queues;
+      this.pendingOpen = true;
+    }
+  }
+
+  private writeDelivery(pa: PubArgs, data: Buffer, start: number): void {
     if (this.closed) return;
     const src = pa.buf;
     const queues = this.pendingQueues;

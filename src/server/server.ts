@@ -12,7 +12,7 @@
 //   Subscription's owner is a SubscriptionOwner (kind 'client' | 'route' |
 //   'internal'); routing calls owner.deliver() and does not care which kind.
 //   Messages that came from a route owner are never delivered to route owners
-//   (one hop); `deliverySeq` increases once per routed message so a route
+//   (one hop); `deliverySeq` identifies the message being routed (unique per message) so a route
 //   owner matched by several of its subscriptions can send a message once.
 // - Routing from elsewhere: `processMessage(from, match, pa, data, start)`
 //   (a route parser calls this for RMSG with its own PubArgs).
@@ -138,6 +138,7 @@ export class Server {
   readonly flushSizes = new SizeHistogram(FLUSH_SIZE_BUCKETS);
   /** Increases once per routed message (see header comment). */
   deliverySeq = 0;
+  private seqCounter = 0;
   /** The client whose read callback is running (producer of the current batch), if any. */
   currentReader: ClientConnection | null = null;
 
@@ -390,7 +391,12 @@ export class Server {
    * that takes it, as nats-server). Returns whether anyone received it.
    */
   processMessage(from: SubscriptionOwner, r: SublistResult<Subscription>, pa: PubArgs, data: Buffer, start: number): boolean {
-    this.deliverySeq++;
+    // Internal clients may publish from a handler while this message is being
+    // routed: the nested call has its own sequence and finishes only the
+    // deferred owners it added; the outer message's sequence is restored.
+    const outerSeq = this.deliverySeq;
+    this.deliverySeq = ++this.seqCounter;
+    const base = this.deferred.length;
     const noEcho = !from.echo;
     const fromRoute = from.kind === 'route';
     let did = false;
@@ -441,10 +447,11 @@ export class Server {
       }
     }
     const deferred = this.deferred;
-    if (deferred.length > 0) {
-      for (let i = 0; i < deferred.length; i++) deferred[i]!.finishDelivery(pa, data, start);
-      deferred.length = 0;
+    if (deferred.length > base) {
+      for (let i = base; i < deferred.length; i++) deferred[i]!.finishDelivery(pa, data, start);
+      deferred.length = base;
     }
+    this.deliverySeq = outerSeq;
     return did;
   }
 
