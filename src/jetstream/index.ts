@@ -21,7 +21,7 @@ export function jetStreamOf(server: Server): JetStream | undefined {
 /** Adapts the broker's internal client to JetStream's transport. */
 export function internalTransport(server: Server, ic: InternalClient): JsTransport {
   return {
-    subscribe: (subject, queue, handler) => ic.subscribe(subject, queue, handler),
+    subscribe: (subject, queue, handler, o) => ic.subscribe(subject, queue, handler, o),
     unsubscribe: (sub) => ic.unsubscribe(sub as Subscription),
     publish: (subject, reply, hdr, payload) => {
       ic.publish(subject, reply, hdr, payload);

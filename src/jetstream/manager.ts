@@ -75,6 +75,13 @@ export class JetStream {
   private readonly consumerRecords = new WeakMap<Consumer, ConsumerRecord>();
   readonly api = new JsApi(this);
   private apiSub: unknown;
+  /**
+   * Set by the cluster layer (cluster.ts): sees every $JS.API request first
+   * and returns true when it answers or forwards it itself.
+   */
+  apiInterceptor: ((subject: string, reply: string, hdr: Buffer | null, payload: Buffer) => boolean) | undefined;
+  /** Called after a stream was created, updated (subjects) or deleted. */
+  onStreamsChanged: (() => void) | undefined;
   private readonly root: string;
   private readonly streamHost: StreamHost;
   private readonly consumerHost: ConsumerHost;
@@ -107,12 +114,21 @@ export class JetStream {
   async start(): Promise<void> {
     mkdirSync(this.root, { recursive: true });
     this.recover();
-    this.apiSub = this.transport.subscribe('$JS.API.>', null, (subject, reply, _hdr, payload) => {
-      this.onApi(subject, reply, Buffer.from(payload));
-    });
+    // Local only: in a cluster every node has this handler, and only the
+    // node the client is on may take the request (it forwards to the owner).
+    this.apiSub = this.transport.subscribe(
+      '$JS.API.>',
+      null,
+      (subject, reply, hdr, payload) => {
+        if (this.apiInterceptor?.(subject, reply, hdr, payload)) return;
+        this.handleLocalApi(subject, reply, Buffer.from(payload));
+      },
+      { localOnly: true },
+    );
   }
 
-  private onApi(subject: string, reply: string, payload: Buffer): void {
+  /** Serve one $JS.API request from this node's own streams and consumers. */
+  handleLocalApi(subject: string, reply: string, payload: Buffer): void {
     const NEXT = '$JS.API.CONSUMER.MSG.NEXT.';
     if (subject.startsWith(NEXT)) {
       const [stream, consumer] = subject.slice(NEXT.length).split('.');
@@ -212,6 +228,7 @@ export class JetStream {
     this.saveStreamMeta(stream);
     this.streams.set(name, stream);
     stream.start();
+    this.onStreamsChanged?.();
     return { info: stream.info(), didCreate: true };
   }
 
@@ -240,12 +257,14 @@ export class JetStream {
     checkStreamUpdate(stream.config, cfg);
     this.checkOverlap(cfg, name);
     stream.update(cfg);
+    this.onStreamsChanged?.();
     return stream.info();
   }
 
   async deleteStream(name: string): Promise<void> {
     const stream = this.stream(name);
     this.streams.delete(name);
+    this.onStreamsChanged?.();
     await stream.delete();
     if (stream.config.storage === 'file') rmSync(streamDir(this.root, name), { recursive: true, force: true });
   }

@@ -8,8 +8,11 @@
 export type JsMsgHandler = (subject: string, reply: string, hdr: Buffer | null, payload: Buffer) => void;
 
 export interface JsTransport {
-  /** Returns an opaque handle for unsubscribe(). */
-  subscribe(subject: string, queue: string | null, handler: JsMsgHandler): unknown;
+  /**
+   * Returns an opaque handle for unsubscribe(). `localOnly`: not announced to
+   * cluster routes (the per-node $JS.API handler; see cluster.ts).
+   */
+  subscribe(subject: string, queue: string | null, handler: JsMsgHandler, opts?: { localOnly?: boolean }): unknown;
   unsubscribe(sub: unknown): void;
   /** reply '' = none. */
   publish(subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void;
