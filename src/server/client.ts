@@ -500,7 +500,12 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     b[p++] = 10;
     if (size < LARGE_PAYLOAD) {
       // Payload and its trailing CRLF in one copy.
-      p = copySmall(data, dataStart, dataStart + size + 2, b, p);
+      const n = size + 2;
+      if (n <= 64) p = copySmall(data, dataStart, dataStart + n, b, p);
+      else {
+        b.set(pa.bodyView(data, dataStart, n), p);
+        p += n;
+      }
       out.len = p;
     } else {
       out.len = p;

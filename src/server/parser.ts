@@ -42,6 +42,27 @@ export class PubArgs {
   /** Total bytes (headers + payload). */
   size = 0;
   subject = '';
+  // bodyView's cache: one view per message body, shared by all its deliveries.
+  private vData: Buffer = EMPTY;
+  private vStart = -1;
+  private vView: Uint8Array = EMPTY;
+
+  /**
+   * data[start, start + n) as a Uint8Array for `target.set(view, pos)`.
+   * Buffer.copy makes such a view (and runs argument checks) on every call;
+   * a fan-out copies the same body into many outbound buffers, so the view is
+   * made once per message. A view is a window, not a copy: it stays correct
+   * even if the memory under it is reused.
+   */
+  bodyView(data: Buffer, start: number, n: number): Uint8Array {
+    const v = this.vView;
+    if (this.vData === data && this.vStart === start && v.length === n) return v;
+    const nv = new Uint8Array(data.buffer, data.byteOffset + start, n);
+    this.vData = data;
+    this.vStart = start;
+    this.vView = nv;
+    return nv;
+  }
 
   get hasReply(): boolean {
     return this.replyEnd > this.replyStart;
