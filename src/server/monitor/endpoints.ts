@@ -7,12 +7,11 @@ import type { Server } from '../server.js';
 import { isValidLiteralSubject, subjectMatchesFilter } from '../subject.js';
 import type { Subscription } from '../subscription.js';
 import { goDuration, msToNanos, rfc3339, uptimeString } from './format.js';
+import { boolParam, DEFAULT_LIMIT, intParam, MonitorQueryError } from './params.js';
 import { routeSource } from './routes.js';
-import type { ConnInfo, Connz, RouteInfo, Routez, SubDetail, Subsz, Varz } from './types.js';
+import type { ConnInfo, Connz, JetStreamVarz, RouteInfo, Routez, SubDetail, Subsz, Varz } from './types.js';
 
-export class MonitorQueryError extends Error {}
-
-export const DEFAULT_LIMIT = 1024;
+export { MonitorQueryError } from './params.js';
 const GLOBAL_ACCOUNT = '$G';
 
 /** Process CPU percent between successive /varz calls (nats-server samples it similarly). */
@@ -40,6 +39,8 @@ export interface VarzContext {
   httpReqStats: Record<string, number>;
   configLoadTime: Date;
   cpu: CpuSampler;
+  /** The /varz `jetstream` object ({} when JetStream is off). */
+  jetstream: () => JetStreamVarz;
 }
 
 export function newCpuSampler(): CpuSampler {
@@ -85,9 +86,7 @@ export function buildVarz(server: Server, ctx: VarzContext): Varz {
     leaf: {},
     mqtt: {},
     websocket: {},
-    jetstream: o.jetstream.enabled
-      ? { config: { max_memory: o.jetstream.maxMemoryStore, max_storage: o.jetstream.maxFileStore, store_dir: o.jetstream.storeDir } }
-      : {},
+    jetstream: ctx.jetstream(),
     tls_timeout: (o.tls?.timeout ?? 2000) / 1000,
     write_deadline: msToNanos(o.writeDeadline),
     start: rfc3339(server.startTime),
@@ -123,22 +122,6 @@ export function buildVarz(server: Server, ctx: VarzContext): Varz {
 }
 
 // ---- query parameters ---------------------------------------------------------
-
-function intParam(q: URLSearchParams, name: string, def: number): number {
-  const s = q.get(name);
-  if (s === null || s === '') return def;
-  if (!/^-?\d+$/.test(s)) throw new MonitorQueryError(`invalid ${name} value "${s}": expected an integer`);
-  return Number(s);
-}
-
-function boolParam(q: URLSearchParams, name: string): boolean {
-  const s = q.get(name);
-  if (s === null || s === '') return false;
-  const v = s.toLowerCase();
-  if (v === '1' || v === 'true' || v === 't') return true;
-  if (v === '0' || v === 'false' || v === 'f') return false;
-  throw new MonitorQueryError(`invalid ${name} value "${s}": expected a boolean`);
-}
 
 /** subs=1|true|detail (as nats-server's decodeSubs). */
 function subsParam(q: URLSearchParams): 'none' | 'list' | 'detail' {

@@ -5,7 +5,9 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { hostPort, type Server } from '../server.js';
-import { buildConnz, buildRoutez, buildSubsz, buildVarz, MonitorQueryError, newCpuSampler } from './endpoints.js';
+import { buildConnz, buildRoutez, buildSubsz, buildVarz, newCpuSampler } from './endpoints.js';
+import type { JetStreamMonitor } from './jetstream.js';
+import { MonitorQueryError } from './params.js';
 import type { HealthStatus } from './types.js';
 
 /** Why the server is not healthy right now, or null when it is. */
@@ -23,6 +25,7 @@ export class MonitorServer {
     private readonly server: Server,
     private readonly registry: Registry,
     private readonly health: HealthProbe,
+    private readonly js: JetStreamMonitor,
   ) {}
 
   get port(): number {
@@ -76,7 +79,7 @@ export class MonitorServer {
       res.end('method not allowed\n');
       return;
     }
-    const known = ['/', '/varz', '/connz', '/subsz', '/routez', '/healthz', '/metrics'];
+    const known = ['/', '/varz', '/connz', '/subsz', '/routez', '/jsz', '/healthz', '/metrics'];
     if (!known.includes(path)) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('404 page not found\n');
@@ -97,6 +100,7 @@ export class MonitorServer {
               httpReqStats: this.reqStats,
               configLoadTime: this.configLoadTime,
               cpu: this.cpu,
+              jetstream: () => this.js.varz(),
             }),
           );
         case '/connz':
@@ -105,8 +109,10 @@ export class MonitorServer {
           return json(res, 200, buildSubsz(this.server, q));
         case '/routez':
           return json(res, 200, buildRoutez(this.server, q));
+        case '/jsz':
+          return json(res, 200, this.js.jsz(q));
         case '/healthz':
-          return this.healthz(res);
+          return this.healthz(res, q);
         case '/metrics': {
           const body = await this.registry.metrics();
           res.writeHead(200, { 'Content-Type': this.registry.contentType });
@@ -124,22 +130,37 @@ export class MonitorServer {
     }
   }
 
-  private healthz(res: ServerResponse): void {
+  private healthz(res: ServerResponse, q: URLSearchParams): void {
+    // Parameters are checked first: a bad one is a 400 even on a healthy server.
+    const jsProblem = this.js.health(q);
     const why = this.health();
-    const body: HealthStatus = why === null ? { status: 'ok' } : { status: 'unavailable', error: why };
+    let code = 200;
+    let body: HealthStatus = { status: 'ok' };
+    if (why !== null) {
+      code = 503;
+      body = { status: 'unavailable', error: why };
+    } else if (jsProblem) {
+      code = jsProblem.code;
+      body = jsProblem.body;
+    }
+    if (body.error) this.server.logger.warn(`Healthcheck failed: ${JSON.stringify(body.error)}`);
     // Compact like nats-server's healthz ({"status":"ok"}).
-    res.writeHead(why === null ? 200 : 503, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
     res.end(JSON.stringify(body));
   }
 
   private root(res: ServerResponse): void {
-    const links = ['varz', 'connz', 'routez', 'subsz', 'healthz', 'metrics'].map((p) => `<a href="./${p}">${p}</a><br/>`).join('\n');
+    const links = ['varz', 'connz', 'routez', 'subsz', 'jsz', 'healthz', 'metrics'].map((p) => `<a href="./${p}">${p}</a><br/>`).join('\n');
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(`<html><head><title>Tern monitoring</title></head><body>\n<h1>Tern ${this.server.serverName}</h1>\n${links}\n</body></html>\n`);
   }
 }
 
+// 2^64 as a double prints as 18446744073709552000; nats-server prints the
+// uint64 maximum. Both parse to the same number, but tools diff the text.
+const U64_MAX_TEXT = /: 18446744073709552000([,\n])/g;
+
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
-  res.end(JSON.stringify(body, null, 2));
+  res.end(JSON.stringify(body, null, 2).replace(U64_MAX_TEXT, ': 18446744073709551615$1'));
 }

@@ -5,6 +5,7 @@ import { listenUrls, type Server } from '../server.js';
 import { isLameDuck } from '../lame-duck.js';
 import { onReload } from '../reload.js';
 import { MonitorServer } from './http.js';
+import { JetStreamMonitor, type JetStreamGetter } from './jetstream.js';
 import { createMetricsRegistry } from './prometheus.js';
 
 export { MonitorServer } from './http.js';
@@ -30,7 +31,15 @@ export async function attach(server: Server): Promise<ServerExtension> {
   if (server.options.httpPort === 0) return { close: async () => undefined };
   // Default process metrics once per process: tests may run several servers in one.
   const registry = createMetricsRegistry(server, { processMetrics: true });
-  const m = new MonitorServer(server, registry, () => healthProblem(server));
+  // Load the JetStream module only when it is configured (start-up time of plain servers).
+  let jsGetter: JetStreamGetter = () => undefined;
+  if (server.options.jetstream.enabled) {
+    const { jetStreamOf } = await import('../../jetstream/index.js');
+    jsGetter = () => jetStreamOf(server);
+  }
+  const jsMon = new JetStreamMonitor(server, jsGetter);
+  if (jsMon.configured) jsMon.register(registry);
+  const m = new MonitorServer(server, registry, () => healthProblem(server), jsMon);
   await m.start();
   monitors.set(server, m);
   onReload(server, () => (m.configLoadTime = new Date()));

@@ -3,6 +3,7 @@
 // fields are the ones nats-server omits when empty (`omitempty`). Times are
 // RFC3339 strings, `time.Duration` fields integer nanoseconds, uptime/idle
 // human strings ("1h2m3s").
+import type { ConsumerInfo, StreamConfig, StreamInfo } from '../../jetstream/api-types.js';
 
 export interface SlowConsumerStats {
   clients: number;
@@ -52,7 +53,7 @@ export interface Varz {
   leaf: Record<string, never>;
   mqtt: Record<string, never>;
   websocket: Record<string, never>;
-  jetstream: Record<string, unknown>;
+  jetstream: JetStreamVarz;
   tls_timeout: number;
   write_deadline: number;
   start: string;
@@ -180,4 +181,55 @@ export interface Routez {
 export interface HealthStatus {
   status: 'ok' | 'unavailable' | 'error';
   error?: string;
+}
+
+// ---- JetStream (/jsz, /varz jetstream) ------------------------------------------
+
+export interface JsConfigInfo {
+  max_memory: number;
+  max_storage: number;
+  store_dir?: string;
+}
+
+export interface JetStreamStats {
+  memory: number;
+  storage: number;
+  reserved_memory: number;
+  reserved_storage: number;
+  accounts: number;
+  ha_assets: number;
+  api: { total: number; errors: number };
+}
+
+/** /varz `jetstream`: empty when JetStream is off. */
+export interface JetStreamVarz {
+  config?: JsConfigInfo;
+  stats?: JetStreamStats;
+}
+
+export interface JsStreamDetail {
+  name: string;
+  created: string;
+  cluster?: { leader: string };
+  config?: StreamConfig;
+  state?: StreamInfo['state'];
+  consumer_detail?: Array<Omit<ConsumerInfo, 'config'> & { config?: ConsumerInfo['config'] }>;
+}
+
+export interface JsAccountDetail extends JetStreamStats {
+  name: string;
+  id: string;
+  stream_detail?: JsStreamDetail[];
+}
+
+export interface JsInfo extends JetStreamStats {
+  server_id: string;
+  now: string;
+  disabled?: boolean;
+  config: JsConfigInfo;
+  streams: number;
+  consumers: number;
+  messages: number;
+  bytes: number;
+  account_details?: JsAccountDetail[];
 }
