@@ -6,7 +6,9 @@
 //  - `pending` holds every delivered, unacknowledged message (explicit/all
 //    ack), keyed by stream sequence in delivery order, with its delivery
 //    count and redelivery deadline; `rdq` holds the ones due for redelivery.
-//  - the ack floor is everything below the oldest pending message.
+//  - the ack floor is everything below the oldest pending message. While
+//    `pendingAscending` holds, `pending`'s first key is that message (new
+//    deliveries come in stream order), so the floor moves in O(1) per ack.
 // Pull consumers serve a queue of waiting requests (CONSUMER.MSG.NEXT) and
 // answer them with nats-server's status messages; push consumers publish to
 // deliver_subject with idle heartbeats and flow control.
@@ -75,6 +77,9 @@ export class Consumer {
   private sseq = 1;
   private ackFloor = { cseq: 0, sseq: 0 };
   private readonly pending = new Map<number, PendingEntry>();
+  /** Keys of `pending` were inserted in ascending order (see the invariants above). */
+  private pendingAscending = true;
+  private lastPendingKey = 0;
   /** Delivery counts of messages delivered more than once and not acked or terminated (num_redelivered). */
   private readonly rdc = new Map<number, number>();
   /** Stream sequences due for redelivery, ascending. */
@@ -176,7 +181,7 @@ export class Consumer {
     this.lps = s.lps ?? [];
     const deadline = Date.now() + this.ackWaitMs(1);
     for (const [sseq, cseq, dc, ts] of s.pending) {
-      this.pending.set(sseq, { cseq, dc, ts: BigInt(ts), deadline });
+      this.addPending(sseq, { cseq, dc, ts: BigInt(ts), deadline });
       if (dc > 1) this.rdc.set(sseq, dc);
     }
     this.scheduleRedelivery();
@@ -319,9 +324,10 @@ export class Consumer {
       this.ackFloor = { cseq, sseq: msg.seq };
       this.ackFloorActive = now;
     } else {
-      this.pending.set(msg.seq, { cseq, dc: next.dc, ts: now, deadline: Date.now() + this.ackWaitMs(next.dc) });
+      const deadline = Date.now() + this.ackWaitMs(next.dc);
+      this.addPending(msg.seq, { cseq, dc: next.dc, ts: now, deadline });
       if (next.dc > 1) this.rdc.set(msg.seq, next.dc);
-      this.scheduleRedelivery();
+      this.armRedelivery(deadline);
     }
     this.lastActive = now;
     this.lastDeliveryMs = Date.now();
@@ -645,7 +651,11 @@ export class Consumer {
   private dropPending(sseq: number, keepCount = false): void {
     if (!keepCount) this.rdc.delete(sseq);
     if (!this.pending.delete(sseq)) return;
-    const i = this.rdq.indexOf(sseq);
+    if (this.pending.size === 0) {
+      this.pendingAscending = true;
+      this.lastPendingKey = 0;
+    }
+    const i = this.rdq.length > 0 ? this.rdq.indexOf(sseq) : -1;
     if (i >= 0) this.rdq.splice(i, 1);
     this.updateAckFloor();
     this.stream.ackedBy(sseq);
@@ -658,10 +668,16 @@ export class Consumer {
     }
     let minSeq = Infinity;
     let minC = 0;
-    for (const [seq, p] of this.pending) {
-      if (seq < minSeq) {
-        minSeq = seq;
-        minC = p.cseq;
+    if (this.pendingAscending) {
+      const first = this.pending.entries().next().value!;
+      minSeq = first[0];
+      minC = first[1].cseq;
+    } else {
+      for (const [seq, p] of this.pending) {
+        if (seq < minSeq) {
+          minSeq = seq;
+          minC = p.cseq;
+        }
       }
     }
     if (minSeq - 1 > this.ackFloor.sseq) this.ackFloor = { cseq: minC - 1, sseq: minSeq - 1 };
@@ -715,6 +731,28 @@ export class Consumer {
     const bo = this.config.backoff;
     if (bo && bo.length > 0) return bo[Math.min(dc - 1, bo.length - 1)]! / NS_PER_MS;
     return (this.config.ack_wait ?? 30_000 * NS_PER_MS) / NS_PER_MS;
+  }
+
+  /** Adds a pending entry (or updates one in place, keeping its position). */
+  private addPending(seq: number, entry: PendingEntry): void {
+    if (!this.pending.has(seq)) {
+      if (seq < this.lastPendingKey) this.pendingAscending = false;
+      this.lastPendingKey = seq;
+    }
+    this.pending.set(seq, entry);
+  }
+
+  /**
+   * One new deadline: the timer, when armed, is never later than every
+   * pending deadline (scheduleRedelivery keeps that), so only an earlier
+   * deadline needs a re-arm; no scan per delivery.
+   */
+  private armRedelivery(deadline: number): void {
+    if (this.redeliveryTimer && this.redeliveryAt <= deadline) return;
+    if (this.redeliveryTimer) clearTimeout(this.redeliveryTimer);
+    this.redeliveryAt = deadline;
+    this.redeliveryTimer = setTimeout(() => this.onRedeliveryTimer(), Math.max(0, deadline - Date.now()));
+    this.redeliveryTimer.unref();
   }
 
   private scheduleRedelivery(): void {
