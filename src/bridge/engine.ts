@@ -38,6 +38,10 @@ class Lane {
   /** Consecutive failed retry rounds, for the backoff. */
   failures = 0;
   waiters: Array<() => void> = [];
+  /** Last confirmed entry of the prefix not yet acked at the source (acks are sent once per tick). */
+  ackUpTo: Entry | undefined;
+  /** Entries covered by ackUpTo, for the acked counter. */
+  ackCount = 0;
   constructor(readonly name: string) {}
   get size(): number {
     return this.entries.length - this.head;
@@ -54,6 +58,9 @@ export class MappingRunner implements SourceSink {
   private readonly lanes = new Map<string, Lane>();
   private inflightCount = 0;
   private closing = false;
+  /** Lanes with a confirmed prefix waiting for its source ack. */
+  private ackLanes: Lane[] = [];
+  private ackScheduled = false;
   /** Last known source backlog (queue depth / lag), for health. */
   backlog = 0;
 
@@ -85,6 +92,7 @@ export class MappingRunner implements SourceSink {
   }
 
   drain(lanes?: readonly string[]): Promise<void> {
+    this.flushAcks(); // a drained lane may still have its last ack waiting for the tick
     const targets = lanes ? lanes.map((l) => this.lanes.get(l)).filter((l): l is Lane => l !== undefined) : [...this.lanes.values()];
     return Promise.all(
       targets.map((l) => (l.size === 0 || this.closing ? Promise.resolve() : new Promise<void>((r) => l.waiters.push(r)))),
@@ -252,14 +260,41 @@ export class MappingRunner implements SourceSink {
     }
     this.inflightCount -= n;
     this.engine.metrics.inflight.dec({ mapping: this.mapping.name }, n);
-    this.engine.metrics.acked.inc({ mapping: this.mapping.name }, n);
-    this.source.ack(lane.name, last.msg);
+    // PubAcks arrive one by one; acking each would cost a frame and a syscall per message
+    // (and as much work in RabbitMQ). Collect the confirmed prefix and ack it once per
+    // event-loop turn: one ack(multiple) covers every PubAck read in that turn.
+    if (lane.ackUpTo === undefined) this.ackLanes.push(lane);
+    lane.ackUpTo = last;
+    lane.ackCount += n;
     if (lane.size === 0 && lane.waiters.length > 0) {
+      // Someone waits for this lane to drain (shutdown, rebalance): ack now, before the
+      // waiter closes or revokes the source.
+      this.flushAcks();
       const w = lane.waiters;
       lane.waiters = [];
       for (const f of w) f();
+    } else if (!this.ackScheduled) {
+      this.ackScheduled = true;
+      setImmediate(this.flushAcks);
     }
   }
+
+  /** Send the pending source acks (one per lane with a newly confirmed prefix). */
+  private readonly flushAcks = (): void => {
+    this.ackScheduled = false;
+    const lanes = this.ackLanes;
+    if (lanes.length === 0) return;
+    this.ackLanes = [];
+    for (const lane of lanes) {
+      const last = lane.ackUpTo;
+      const n = lane.ackCount;
+      lane.ackUpTo = undefined;
+      lane.ackCount = 0;
+      if (!last) continue;
+      this.engine.metrics.acked.inc({ mapping: this.mapping.name }, n);
+      this.source.ack(lane.name, last.msg);
+    }
+  };
 
   /** True if some entry waits for a retry round. */
   get hasFailures(): boolean {
@@ -269,6 +304,7 @@ export class MappingRunner implements SourceSink {
 
   /** Stop retrying and release every drain() waiter (used after the shutdown timeout). */
   abandon(): void {
+    this.flushAcks();
     this.closing = true;
     for (const l of this.lanes.values()) {
       clearTimeout(l.retryTimer);
