@@ -4,8 +4,10 @@
 // PubAck is matched by a counter in the reply subject, and one sweep timer fails the
 // publishes that waited longer than the timeout.
 import { connect } from '@nats-io/transport-node';
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { HeaderEntry } from './connector.js';
+import { encodeHeaders, HeaderNameError, type EncodedHeaders } from './nats-headers.js';
+import { parsePubAck } from './puback.js';
 
 export interface TargetConfig {
   readonly servers: readonly string[];
@@ -114,13 +116,12 @@ export class NatsTarget {
   /** Publish to a JetStream subject; cb gets the PubAck. msgId becomes Nats-Msg-Id. */
   publishJs(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], msgId: string | undefined, cb: PublishCallback): void {
     const id = this.next++;
-    const h = toNatsHeaders(hdrs, msgId);
     this.pending.set(id, { cb, at: Date.now() });
     try {
-      this.nc.publish(subject, body, { reply: this.inboxPrefix + id, headers: h });
+      this.nc.publish(subject, body, { reply: this.inboxPrefix + id, headers: toNatsHeaders(hdrs, msgId) });
     } catch (e) {
       this.pending.delete(id);
-      cb(new PublishError('transient', `publish failed: ${(e as Error).message}`), null);
+      cb(publishFailure(e), null);
     }
   }
 
@@ -129,7 +130,7 @@ export class NatsTarget {
     try {
       this.nc.publish(subject, body, hdrs.length > 0 ? { headers: toNatsHeaders(hdrs, undefined) } : undefined);
     } catch (e) {
-      cb(new PublishError('transient', `publish failed: ${(e as Error).message}`), null);
+      cb(publishFailure(e), null);
       return;
     }
     this.coreBatch.push(cb);
@@ -166,21 +167,15 @@ export class NatsTarget {
       p.cb(new PublishError('transient', 'no responders: no JetStream stream answered for this subject', 503), null);
       return;
     }
-    let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
-    try {
-      ack = JSON.parse(new TextDecoder().decode(msg.data)) as typeof ack;
-    } catch {
-      p.cb(new PublishError('rejected', `unparseable PubAck: ${new TextDecoder().decode(msg.data).slice(0, 200)}`), null);
-      return;
-    }
-    if (ack.error) {
-      const code = ack.error.err_code ?? ack.error.code;
+    const ack = parsePubAck(msg.data);
+    if (!ack.ok) {
       // 503 inside a JetStream error = JetStream temporarily unavailable (e.g. restarting)
-      const kind = ack.error.code === 503 ? 'transient' : 'rejected';
-      p.cb(new PublishError(kind, `JetStream rejected the message: ${ack.error.description ?? 'unknown error'} (code ${code})`, code), null);
+      const kind = ack.code === 503 ? 'transient' : 'rejected';
+      const text = ack.unparseable ? ack.description : `JetStream rejected the message: ${ack.description} (code ${ack.errCode ?? ack.code})`;
+      p.cb(new PublishError(kind, text, ack.errCode ?? ack.code), null);
       return;
     }
-    p.cb(null, { stream: ack.stream ?? '', seq: ack.seq ?? 0, duplicate: ack.duplicate === true });
+    p.cb(null, ack);
   }
 
   private sweep(): void {
@@ -203,9 +198,13 @@ export class NatsTarget {
   }
 }
 
-export function toNatsHeaders(hdrs: readonly HeaderEntry[], msgId: string | undefined): MsgHdrs {
-  const h = natsHeaders();
-  for (const [k, v] of hdrs) h.append(k, v);
-  if (msgId !== undefined) h.set('Nats-Msg-Id', msgId);
-  return h;
+/** A bad header is this message's fault (rejected); anything else is the connection's. */
+function publishFailure(e: unknown): PublishError {
+  const kind = e instanceof HeaderNameError ? 'rejected' : 'transient';
+  return new PublishError(kind, `publish failed: ${(e as Error).message}`);
+}
+
+/** Headers (+ Nats-Msg-Id) as nats.js publish options want them, encoded once. */
+export function toNatsHeaders(hdrs: readonly HeaderEntry[], msgId: string | undefined): EncodedHeaders {
+  return encodeHeaders(hdrs, msgId);
 }
