@@ -199,11 +199,14 @@ export class JetStreamMonitor {
 
   /** tern_jetstream_* metrics, read from jsz() once per scrape. */
   register(registry: Registry): void {
-    // Several collectors share one snapshot per scrape: the first computes it, it expires quickly.
-    let snap: { at: number; j: Jsz | undefined } = { at: 0, j: undefined };
+    // One snapshot per scrape: the registry calls every collect() in the same
+    // turn of the event loop, so the first computes it and it is dropped after that turn.
+    let snap: { j: Jsz | undefined } | null = null;
     const current = (): Jsz | undefined => {
-      const now = Date.now();
-      if (now - snap.at > 50) snap = { at: now, j: this.js()?.jsz() };
+      if (snap === null) {
+        snap = { j: this.js()?.jsz() };
+        setImmediate(() => (snap = null));
+      }
       return snap.j;
     };
     const gauge = (name: string, help: string, read: (j: Jsz) => number): void => {
