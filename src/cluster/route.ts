@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import type { ClientConnection, DrainTarget } from '../server/client.js';
 import { ClosedReason } from '../server/errors.js';
 import { LARGE_PAYLOAD, OutboundBuffer } from '../server/outbound.js';
-import type { PubArgs } from '../server/parser.js';
+import { PubArgs } from '../server/parser.js';
 import type { DeferredOwner, Flushable, Server } from '../server/server.js';
 import { SublistError, type SublistMatch } from '../server/sublist.js';
 import { Subscription, type SubscriptionOwner } from '../server/subscription.js';
@@ -291,6 +291,10 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
     server.stats.inBytes += pa.size;
     if (account !== GLOBAL_ACCOUNT || !this.registered) return;
     const r = server.sublist.match(pa.subject) as SublistMatch<Subscription>;
+    if (pa.replyEnd - pa.replyStart > 9 && pa.buf[pa.replyStart] === 36) {
+      const at = jsAckDeliverIdx(pa.buf, pa.replyStart, pa.replyEnd);
+      if (at > 0) pa = withShownSubject(pa, at);
+    }
     server.processMessage(this, queues === null ? { psubs: r.psubs, qsubs: NO_QSUBS } : pickQueues(r, queues), pa, data, start);
   }
 
@@ -349,12 +353,19 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
       hdr = -1;
       szb = Buffer.from(String(size), 'latin1');
     }
-    const replyLen = pa.replyEnd - pa.replyStart;
+    // A JetStream delivery is matched on its target (pull inbox, deliver
+    // subject) but shows the stream's subject: the RMSG goes to the target
+    // and, as nats-server does, carries the shown subject after '@' in the
+    // $JS.ACK reply; the receiving server restores it (see onMsg).
+    const remap = showsOtherSubject(pa);
+    const subjLen = remap ? pa.subject.length : pa.subjEnd - pa.subjStart;
+    const shownLen = remap && isJsAckReply(src, pa.replyStart, pa.replyEnd) ? pa.subjEnd - pa.subjStart + 1 : 0;
+    const replyLen = pa.replyEnd - pa.replyStart + shownLen;
     let qLen = 0;
     for (let i = 0; i < queues.length; i++) qLen += queues[i]!.length + 1;
     const szLen = szb === null ? pa.szbEnd - pa.szbStart : szb.length;
     const lineLen =
-      8 + (pa.subjEnd - pa.subjStart) + (queues.length > 0 ? 2 : 0) + (replyLen > 0 ? replyLen + 1 : 0) + qLen +
+      8 + subjLen + (queues.length > 0 ? 2 : 0) + (replyLen > 0 ? replyLen + 1 : 0) + qLen +
       (hdr >= 0 ? pa.hdbEnd - pa.hdbStart + 1 : 0) + szLen + 3;
     const total = lineLen + size + 2;
     const out = this.out;
@@ -373,13 +384,18 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
     const b = out.buf;
     let p = out.len;
     p += (hdr >= 0 ? HMSG_G : RMSG_G).copy(b, p);
-    p += src.copy(b, p, pa.subjStart, pa.subjEnd);
+    if (remap) p += b.write(pa.subject, p, 'latin1');
+    else p += src.copy(b, p, pa.subjStart, pa.subjEnd);
     b[p++] = 32;
     if (queues.length > 0) {
       if (replyLen > 0) {
         b[p++] = 43; // +
         b[p++] = 32;
         p += src.copy(b, p, pa.replyStart, pa.replyEnd);
+        if (shownLen > 0) {
+          b[p++] = 64; // @
+          p += src.copy(b, p, pa.subjStart, pa.subjEnd);
+        }
         b[p++] = 32;
       } else {
         b[p++] = 124; // |
@@ -391,6 +407,10 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
       }
     } else if (replyLen > 0) {
       p += src.copy(b, p, pa.replyStart, pa.replyEnd);
+      if (shownLen > 0) {
+        b[p++] = 64; // @
+        p += src.copy(b, p, pa.subjStart, pa.subjEnd);
+      }
       b[p++] = 32;
     }
     if (hdr >= 0) {
@@ -469,6 +489,71 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
 }
 
 const NO_QSUBS: readonly (readonly Subscription[])[] = [];
+
+const JS_ACK = Buffer.from('$JS.ACK.', 'latin1');
+
+function isJsAckReply(b: Buffer, start: number, end: number): boolean {
+  if (end - start <= JS_ACK.length) return false;
+  for (let i = 0; i < JS_ACK.length; i++) if (b[start + i] !== JS_ACK[i]) return false;
+  return true;
+}
+
+/** The control line shows another subject than the one routed on (a JetStream delivery). */
+function showsOtherSubject(pa: PubArgs): boolean {
+  const s = pa.subject;
+  const n = pa.subjEnd - pa.subjStart;
+  if (s.length !== n) return true;
+  const b = pa.buf;
+  for (let i = n - 1; i >= 0; i--) if (b[pa.subjStart + i] !== s.charCodeAt(i)) return true;
+  return false;
+}
+
+/** Index of the '@' that ends a $JS.ACK reply (after at least 8 dots), or -1 (nats-server's jsAckDeliverIdx). */
+function jsAckDeliverIdx(b: Buffer, start: number, end: number): number {
+  if (!isJsAckReply(b, start, end)) return -1;
+  let dots = 0;
+  for (let i = start; i < end - 1; i++) {
+    const c = b[i];
+    if (c === 46) dots++;
+    else if (c === 64 && dots >= 8) return i;
+  }
+  return -1;
+}
+
+/**
+ * An RMSG `<target> <ack>@<shown> ...` as local clients must see it: matched
+ * on the target, shown as `<shown>` with reply `<ack>` (what JetStream's own
+ * deliveries look like on the owner).
+ */
+function withShownSubject(pa: PubArgs, at: number): PubArgs {
+  const src = pa.buf;
+  const shown = src.subarray(at + 1, pa.replyEnd);
+  const ack = src.subarray(pa.replyStart, at);
+  const hdb = pa.hdr >= 0 ? src.subarray(pa.hdbStart, pa.hdbEnd) : null;
+  const szb = src.subarray(pa.szbStart, pa.szbEnd);
+  const parts = hdb === null ? [shown, SP, ack, SP, szb] : [shown, SP, ack, SP, hdb, SP, szb];
+  const line = Buffer.concat(parts);
+  const out = new PubArgs();
+  out.buf = line;
+  out.subjStart = 0;
+  out.subjEnd = shown.length;
+  out.replyStart = shown.length + 1;
+  out.replyEnd = out.replyStart + ack.length;
+  let p = out.replyEnd + 1;
+  if (hdb !== null) {
+    out.hdbStart = p;
+    out.hdbEnd = p += hdb.length;
+    p++;
+  }
+  out.szbStart = p;
+  out.szbEnd = line.length;
+  out.hdr = pa.hdr;
+  out.size = pa.size;
+  out.subject = pa.subject;
+  return out;
+}
+
+const SP = Buffer.from(' ', 'latin1');
 
 /** The queue groups of a match that the sender named in its RMSG. */
 function pickQueues(r: SublistMatch<Subscription>, queues: string[]): { psubs: readonly Subscription[]; qsubs: readonly (readonly Subscription[])[] } {

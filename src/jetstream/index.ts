@@ -89,11 +89,24 @@ export async function attach(server: Server): Promise<ServerExtension> {
   log.info('Starting JetStream');
   log.info(`  Store Directory: "${opts.jetstream.storeDir}"`);
   await js.start();
+  // In a cluster, streams are spread over the nodes (R1): see cluster.ts.
+  // Loaded only then, as run.ts loads subsystems only when configured.
+  let jsCluster: { stop(): void } | undefined;
+  if (opts.cluster !== undefined) {
+    const [{ JsCluster }, { clusterOf }] = await Promise.all([import('./cluster.js'), import('../cluster/index.js')]);
+    const c = new JsCluster(server, js, ic);
+    const routeSubs: Subscription[] = [];
+    for (const r of clusterOf(server)?.peers.values() ?? []) routeSubs.push(...r.subs.values());
+    c.start(routeSubs);
+    jsCluster = c;
+    log.info(`  Clustered: streams live on the node that creates them (R1); this node is "${c.token}"`);
+  }
   running.set(server, js);
   server.setInfoField('jetstream', true);
   log.info('JetStream started');
   return {
     close: async () => {
+      jsCluster?.stop();
       running.delete(server);
       server.setInfoField('jetstream', undefined);
       await js.stop();

@@ -195,6 +195,15 @@ export class JetStream {
     return s;
   }
 
+  hasStream(name: string): boolean {
+    return this.streams.has(name);
+  }
+
+  /** Name and subjects of every stream this node holds (what a cluster announces). */
+  localStreams(): Array<{ name: string; subjects: string[] }> {
+    return [...this.streams.values()].map((s) => ({ name: s.name, subjects: [...(s.config.subjects ?? [])] }));
+  }
+
   streamNames(subject?: string): string[] {
     const names: string[] = [];
     for (const s of this.streams.values()) {
