@@ -126,6 +126,55 @@ describe('JetStream across a 3-node Tern cluster (R1)', { timeout: 90_000 }, () 
     assert.deepEqual(cnames, ['work']);
   });
 
+  it('push consumer across nodes: deliveries, acks, flow control and heartbeats over routes', async () => {
+    // The stream lives on C, the consumer is created via A, the subscriber sits on B.
+    const P = uniq('PUSH');
+    await jsmC.streams.add({ name: P, subjects: [`${P}.>`] });
+    const big = new Uint8Array(100 * 1024).fill(120);
+    const M = 30; // 3 MB: more than the consumer may have in flight without a flow-control answer
+    const jsC = jetstream(nc);
+    for (let i = 0; i < M; i++) await jsC.publish(`${P}.data`, big);
+    const deliver = `_INBOX.push.${uniq('d')}`;
+    let data = 0;
+    let fc = 0;
+    let hb = 0;
+    const wrong: string[] = [];
+    const acked: Promise<boolean>[] = [];
+    const sub = nb.subscribe(deliver, {
+      callback: (_e, m) => {
+        const h = m.headers;
+        if (h?.code === 100) {
+          if (h.description === 'FlowControl Request') {
+            fc++;
+            m.respond();
+          } else if (h.description === 'Idle Heartbeat') hb++;
+          return;
+        }
+        if (m.subject !== `${P}.data` || !(m.reply ?? '').startsWith(`$JS.ACK.${P}.pc.`)) wrong.push(`${m.subject} ${m.reply ?? ''}`);
+        data++;
+        acked.push(nb.request(m.reply!, new Uint8Array(), { timeout: 3000 }).then(() => true));
+      },
+    });
+    await nb.flush();
+    await jsmA.consumers.add(P, {
+      durable_name: 'pc',
+      deliver_subject: deliver,
+      ack_policy: AckPolicy.Explicit,
+      flow_control: true,
+      idle_heartbeat: 500_000_000,
+    });
+    await until(() => data === M, 10_000, `all ${M} pushed messages (got ${data}, fc ${fc})`);
+    assert.deepEqual(wrong, [], 'deliveries show the stream subject and the ack reply');
+    assert.ok(fc >= 1, 'flow control requests crossed the route and were answered');
+    assert.equal((await Promise.all(acked)).length, M);
+    await until(() => hb >= 1, 3000, 'an idle heartbeat');
+    sub.unsubscribe();
+    const ci = await jsmB.consumers.info(P, 'pc');
+    assert.equal(ci.num_ack_pending, 0);
+    assert.equal(ci.delivered.stream_seq, M);
+    await jsmB.streams.delete(P);
+  });
+
   it('keeps names unique and subjects disjoint cluster-wide; replicas > 1 is refused', async () => {
     // Same name, different config, via C: the owner says 10058.
     await rejectsWithCode(jsmC.streams.add({ name: S, subjects: [`${S}-other.>`] }), 10058);
