@@ -2,7 +2,7 @@
 // generators, interleaved rounds; prints markdown for BENCHMARKS.md.
 //   --rounds N      rounds per pattern (default 5; --quick: 1)
 //   --quick         small message counts, for a CI smoke run
-//   --patterns a,b  pub16,pubsub128,fanout5,fanin5,queue3,reqrep,startup,memory
+//   --patterns a,b  pub16,pubsub128,fanout5,fanin5,queue3,reqrep,cross-node,js-pub,js-consume,startup,memory
 //   --json FILE     also write the full report (every run) as JSON
 //   --pin           server on cpu1, load generator on cpu0 (taskset)
 //   --connections N idle connections for the memory measure (default 10000; --quick: 1000)

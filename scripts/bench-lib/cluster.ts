@@ -13,6 +13,10 @@ export interface ClusterPair {
   kind: ServerKind;
   urlA: string;
   urlB: string;
+  /** Process ids of node A and node B (for CPU and memory from /proc). */
+  pids: [number, number];
+  /** Both nodes' stdout + stderr so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -43,9 +47,13 @@ function connectUrls(port: number): Promise<string[]> {
 export async function launchPair(kind: ServerKind, cfg: LaunchConfig, timeoutMs = 15_000): Promise<ClusterPair> {
   const [pa, pb, ca, cb] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const procs: ChildProcess[] = [];
+  let out = '';
   const spawnNode = (port: number, extra: string[]): void => {
-    const { cmd, args } = commandFor(kind, cfg, port);
-    procs.push(spawn(cmd, [...args, '--cluster_name', 'bench', ...extra], { stdio: 'ignore', cwd: REPO_ROOT }));
+    const { cmd, args } = commandFor(kind, cfg, port, ['--cluster_name', 'bench', ...extra]);
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    procs.push(p);
   };
   spawnNode(pa, ['--cluster', `nats://127.0.0.1:${ca}`]);
   spawnNode(pb, ['--cluster', `nats://127.0.0.1:${cb}`, '--routes', `nats://127.0.0.1:${ca}`]);
@@ -66,13 +74,20 @@ export async function launchPair(kind: ServerKind, cfg: LaunchConfig, timeoutMs 
   for (;;) {
     const [ua, ub] = await Promise.all([connectUrls(pa), connectUrls(pb)]);
     if (ua.includes(`127.0.0.1:${pb}`) && ub.includes(`127.0.0.1:${pa}`)) break;
-    if (Date.now() > deadline) {
+    if (Date.now() > deadline || procs.some((p) => p.exitCode !== null)) {
       await stop();
-      throw new Error(`${kind}: 2-node cluster did not form within ${timeoutMs} ms`);
+      throw new Error(`${kind}: 2-node cluster did not form within ${timeoutMs} ms:\n${out.slice(-1500)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { kind, urlA: `nats://127.0.0.1:${pa}`, urlB: `nats://127.0.0.1:${pb}`, stop };
+  return {
+    kind,
+    urlA: `nats://127.0.0.1:${pa}`,
+    urlB: `nats://127.0.0.1:${pb}`,
+    pids: [procs[0]!.pid!, procs[1]!.pid!],
+    output: () => out,
+    stop,
+  };
 }
 
 export interface CrossNodeRun {

@@ -4,11 +4,13 @@
 // memory. A run whose load generator fails (lost messages, errors) is
 // recorded as a failure, never as a number.
 import { execFileSync, spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMicros, peakRssKb, rssKb, systemCpu } from './procstat.js';
-import { launchServer, REPO_ROOT, snapshotTern, type LaunchConfig, type ServerKind } from './launch.js';
-import { ensureNatsBench, parseLatency, parseRates, runTool, type LatencyLine } from './loadgen.js';
+import { launchServer, REPO_ROOT, snapshotTern, TERN_MAIN, type LaunchConfig, type ServerKind } from './launch.js';
+import { launchPair } from './cluster.js';
+import { ensureNatsBench, parseLatency, parseRates, runTool, type LatencyLine, type ToolRun } from './loadgen.js';
 import { PATTERNS, type Pattern } from './patterns.js';
 import { median, summarize, type Summary } from './stats.js';
 
@@ -149,6 +151,70 @@ function pairedRatio(runs: RunRecord[], pick: (r: RunRecord) => number | undefin
   return median(ratios);
 }
 
+/** The server side of one run: one process, or both nodes of a 2-node cluster. */
+interface RunServers {
+  /** Where the load generator connects (a pair: node A, the publisher's side). */
+  url: string;
+  /** A pair: node B, the subscriber's side. */
+  urlB?: string;
+  pids: number[];
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function startServers(p: Pattern, kind: ServerKind, cfg: LaunchConfig): Promise<RunServers> {
+  const topology = p.topology ?? 'single';
+  if (topology === 'pair') {
+    const pair = await launchPair(kind, cfg);
+    return { url: pair.urlA, urlB: pair.urlB, pids: pair.pids, output: pair.output, stop: pair.stop };
+  }
+  if (topology === 'jetstream') {
+    // A fresh store per run: no stream or consumer state carries over between runs.
+    const dir = mkdtempSync(join(tmpdir(), 'tern-bench-js-'));
+    const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+    try {
+      const s = await launchServer(kind, cfg, 15_000, ['-js', '-sd', dir]);
+      return { url: s.url, pids: [s.pid], output: s.output, stop: () => s.stop().finally(cleanup) };
+    } catch (e) {
+      cleanup();
+      throw e;
+    }
+  }
+  const s = await launchServer(kind, cfg);
+  return { url: s.url, pids: [s.pid], output: s.output, stop: s.stop };
+}
+
+/** How long a pair's subscriber gets for its interest to cross the route before the publisher starts. */
+const ROUTE_INTEREST_MS = 1000;
+
+/**
+ * Runs the load generator. A pair pattern runs two: the subscriber on node B
+ * first, then the publisher on node A; it succeeds only if both do, and the
+ * subscriber's report (first in the output) gives the rate.
+ */
+async function runLoad(
+  p: Pattern,
+  servers: RunServers,
+  natsBench: string,
+  subject: string,
+  msgs: number,
+  args: string[],
+  toolOpts: { pin: boolean; timeoutMs: number },
+): Promise<ToolRun> {
+  if ((p.topology ?? 'single') !== 'pair') return runTool(p.tool, natsBench, args, toolOpts);
+  const sub = runTool(p.tool, natsBench, p.subArgs!(servers.urlB!, subject, msgs), toolOpts);
+  await new Promise((r) => setTimeout(r, ROUTE_INTEREST_MS));
+  const pub = await runTool(p.tool, natsBench, args, toolOpts);
+  const s = await sub;
+  return {
+    ok: pub.ok && s.ok,
+    code: !s.ok ? s.code : pub.code,
+    stdout: s.stdout + pub.stdout,
+    stderr: [s.stderr, pub.stderr].filter((x) => x.trim()).join('\n'),
+    command: `${s.command} (node B) & ${pub.command} (node A)`,
+  };
+}
+
 async function runOnce(
   p: Pattern,
   kind: ServerKind,
@@ -158,24 +224,33 @@ async function runOnce(
   msgs: number,
   quick: boolean,
 ): Promise<RunRecord> {
-  let server: Awaited<ReturnType<typeof launchServer>>;
+  let servers: RunServers;
   try {
-    server = await launchServer(kind, cfg);
+    servers = await startServers(p, kind, cfg);
   } catch (e) {
     return { round, kind, ok: false, error: `server did not start: ${(e as Error).message.slice(0, 800)}`, command: '' };
   }
   const subject = `bench.${p.id}.${kind === 'tern' ? 't' : 'n'}${round}`;
   const toolOpts = { pin: cfg.pin, timeoutMs: 120_000 };
+  const cpu = (): number => servers.pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   try {
+    if (p.setup) {
+      const setup = await runTool(p.tool, natsBench, p.setup(servers.url, subject, msgs), toolOpts);
+      if (!setup.ok) {
+        return { round, kind, ok: false, error: `setup failed: ${(setup.stderr || setup.stdout).trim().slice(-500)}`, command: setup.command };
+      }
+    }
     // Warm-up: the same traffic, discarded, so V8 has tiered up (and Go's caches are warm).
-    const warm = await runTool(p.tool, natsBench, p.args(server.url, `${subject}.warm`, Math.max(1, Math.round(msgs / (quick ? 2 : 5)))), toolOpts);
+    const warmN = Math.max(1, Math.round(msgs / (quick ? 2 : 5)));
+    const warmArgs = p.warm ? p.warm(servers.url, subject, warmN) : p.args(servers.url, `${subject}.warm`, warmN);
+    const warm = await runLoad(p, servers, natsBench, `${subject}.warm`, warmN, warmArgs, toolOpts);
     if (!warm.ok) {
       return { round, kind, ok: false, error: `warm-up failed: ${(warm.stderr || warm.stdout).trim().slice(-500)}`, command: warm.command };
     }
-    const cpu0 = cpuMicros(server.pid);
-    const run = await runTool(p.tool, natsBench, p.args(server.url, subject, msgs), toolOpts);
-    const cpu1 = cpuMicros(server.pid);
-    const peak = peakRssKb(server.pid);
+    const cpu0 = cpu();
+    const run = await runLoad(p, servers, natsBench, subject, msgs, p.args(servers.url, subject, msgs), toolOpts);
+    const cpu1 = cpu();
+    const peak = Math.max(...servers.pids.map((pid) => peakRssKb(pid)));
     const rec: RunRecord = { round, kind, ok: false, command: run.command, output: (run.stdout + run.stderr).trim() };
     if (!run.ok) {
       rec.error = `exit ${String(run.code)}: ${(run.stderr || run.stdout).trim().slice(-500)}`;
@@ -192,7 +267,7 @@ async function runOnce(
       if (!rate) return { ...rec, error: `no ${p.metric} rate in output:\n${run.stdout.slice(-500)}` };
       rec.rate = rate;
     }
-    if (server.output().includes('Slow Consumer')) {
+    if (servers.output().includes('Slow Consumer')) {
       return { ...rec, rate: undefined, error: 'server reported a slow consumer' };
     }
     rec.ok = true;
@@ -200,7 +275,7 @@ async function runOnce(
     rec.peakRssKb = peak;
     return rec;
   } finally {
-    await server.stop();
+    await servers.stop();
   }
 }
 
@@ -294,6 +369,8 @@ export async function runCompare(opts: CompareOptions, commandLine: string): Pro
   if (opts.ternBin) cfg.ternBin = opts.ternBin;
   else if (opts.snapshot !== false) cfg.ternMain = snapshotTern();
   const natsBench = patterns.some((p) => p.tool === 'nats-bench') ? ensureNatsBench(opts.log) : '';
+  // tern bench (a load generator for some patterns) runs from dist/, whatever runs as the server.
+  if (patterns.some((p) => p.tool === 'tern-bench') && !existsSync(TERN_MAIN)) throw new Error(`${TERN_MAIN} not found: run 'npx tsc -p .' first`);
   const steal0 = systemCpu();
   const report: CompareReport = {
     meta: {

@@ -84,8 +84,9 @@ function probeInfo(port: number): Promise<boolean> {
   });
 }
 
-export function commandFor(kind: ServerKind, cfg: LaunchConfig, port: number): { cmd: string; args: string[] } {
-  const serverArgs = ['-a', '127.0.0.1', '-p', String(port)];
+/** The server's command line; `extra` are more nats-server flags (e.g. -js -sd DIR, --cluster ...). */
+export function commandFor(kind: ServerKind, cfg: LaunchConfig, port: number, extra: string[] = []): { cmd: string; args: string[] } {
+  const serverArgs = ['-a', '127.0.0.1', '-p', String(port), ...extra];
   let cmd: string;
   let args: string[];
   if (kind === 'nats-server') {
@@ -104,9 +105,9 @@ export function commandFor(kind: ServerKind, cfg: LaunchConfig, port: number): {
   return cfg.pin ? { cmd: 'taskset', args: ['-c', '1', cmd, ...args] } : { cmd, args };
 }
 
-export async function launchServer(kind: ServerKind, cfg: LaunchConfig, timeoutMs = 15_000): Promise<LaunchedServer> {
+export async function launchServer(kind: ServerKind, cfg: LaunchConfig, timeoutMs = 15_000, extra: string[] = []): Promise<LaunchedServer> {
   const port = await freePort();
-  const { cmd, args } = commandFor(kind, cfg, port);
+  const { cmd, args } = commandFor(kind, cfg, port, extra);
   const t0 = process.hrtime.bigint();
   const proc: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
   let out = '';

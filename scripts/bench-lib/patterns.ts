@@ -4,21 +4,57 @@ import type { Tool } from './loadgen.js';
 
 export type Metric = 'pub' | 'sub' | 'latency';
 
+/**
+ * What each run starts: one server with default settings; one with JetStream
+ * (-js and a fresh store directory); or a 2-node cluster (routes between two
+ * processes, both measured).
+ */
+export type Topology = 'single' | 'jetstream' | 'pair';
+
 export interface Pattern {
   id: string;
   title: string;
   tool: Tool;
   metric: Metric;
+  /** Default 'single'. */
+  topology?: Topology;
   /** Messages (requests, for latency) per measured run: full and --quick. */
   msgs: { full: number; quick: number };
-  /** Load generator arguments for `msgs` messages on `subject`, server url. */
+  /**
+   * Load generator arguments for `msgs` messages on `subject`, server url.
+   * 'pair' patterns: `url` is node A (publisher side), see `subArgs`.
+   */
   args(url: string, subject: string, msgs: number): string[];
+  /**
+   * 'pair' patterns: a second load generator process, started first on node B
+   * (`url`), whose report gives the rate: the subscriber.
+   */
+  subArgs?(url: string, subject: string, msgs: number): string[];
+  /** Run once before the warm-up and not measured (e.g. fill the stream a consumer reads). */
+  setup?(url: string, subject: string, msgs: number): string[];
+  /** Warm-up arguments for `msgs` messages; default: args() on `<subject>.warm`. */
+  warm?(url: string, subject: string, msgs: number): string[];
   /** Messages the server delivers (or takes in, pub-only) for `msgs`: the divisor of CPU per message. */
   work(msgs: number): number;
 }
 
 const common = (url: string, np: number, ns: number, n: number, ms: number): string[] => [
   '-s', url, '-np', String(np), '-ns', String(ns), '-n', String(n), '-ms', String(ms),
+];
+
+/** A stream name for a subject: stream names may not contain '.'. */
+export const streamFor = (subject: string): string => subject.replace(/\./g, '_');
+
+/** JetStream generators' window / batch, as `nats bench js` defaults (500). */
+const JS_WINDOW = 500;
+
+const jsPub = (url: string, subj: string, n: number): string[] => [
+  '-s', url, '--js', 'pub', '--create', '--storage', 'file', '--stream', streamFor(subj),
+  '--window', String(JS_WINDOW), '-n', String(n), '-ms', '128', '--timeout', '20s', subj,
+];
+const jsConsume = (durable: string) => (url: string, subj: string, n: number): string[] => [
+  '-s', url, '--js', 'consume', '--stream', streamFor(subj), '--durable', durable,
+  '--batch', String(JS_WINDOW), '-n', String(n), '--timeout', '20s',
 ];
 
 export const PATTERNS: Pattern[] = [
@@ -78,6 +114,43 @@ export const PATTERNS: Pattern[] = [
     args: (url, subj, n) => ['-s', url, '-req', '-n', String(n), '-ms', '128', subj],
     // A round trip is two messages through the server: request and reply.
     work: (n) => 2 * n,
+  },
+  {
+    // Every message crosses one route: published on node A, delivered on node B.
+    id: 'cross-node',
+    title: 'cross-node 1:1 (pub on A, sub on B), 128 B',
+    tool: 'nats-bench',
+    metric: 'sub',
+    topology: 'pair',
+    msgs: { full: 2_000_000, quick: 100_000 },
+    args: (url, subj, n) => [...common(url, 1, 0, n, 128), '-timeout', '20s', subj],
+    subArgs: (url, subj, n) => [...common(url, 0, 1, n, 128), '-timeout', '20s', subj],
+    work: (n) => n,
+  },
+  {
+    // `nats bench js pub async --storage file`: only PubAck'd messages count.
+    id: 'js-pub',
+    title: `JetStream async publish, file, 128 B, ${JS_WINDOW} PubAcks outstanding`,
+    tool: 'tern-bench',
+    metric: 'pub',
+    topology: 'jetstream',
+    msgs: { full: 300_000, quick: 20_000 },
+    args: jsPub,
+    work: (n) => n,
+  },
+  {
+    // `nats bench js consume`: a durable pull consumer, explicit ack of every message.
+    // The stream is filled first (not measured); the warm-up consumes its head with another durable.
+    id: 'js-consume',
+    title: `JetStream durable consume, explicit acks, fetch ${JS_WINDOW}`,
+    tool: 'tern-bench',
+    metric: 'sub',
+    topology: 'jetstream',
+    msgs: { full: 300_000, quick: 20_000 },
+    setup: jsPub,
+    warm: jsConsume('warm'),
+    args: jsConsume('bench'),
+    work: (n) => n,
   },
 ];
 
