@@ -51,6 +51,41 @@ test('bench:compare --quick on 1:1 pub/sub: both servers measured, ratio compute
   assert.match(md, /\| 1:1 pub\/sub, 128 B \| [\d.]+ [Mk]? ?\(IQR [^)]*\) \| [\d.]+ [Mk]? ?\(IQR [^)]*\) \| [\d.]+× \|/);
 });
 
+test('bench:compare --quick cross-node and JetStream patterns: clusters and -js servers per run, both measured', { timeout: 180_000 }, async () => {
+  const log: string[] = [];
+  const report = await runCompare(
+    {
+      rounds: 1,
+      quick: true,
+      patterns: ['cross-node', 'js-pub', 'js-consume'],
+      pin: false,
+      natsServerBin: NATS_SERVER_BIN,
+      connections: 100,
+      startups: 1,
+      log: (l) => log.push(l),
+    },
+    'test',
+  );
+  assert.deepEqual(report.failures, [], log.join('\n'));
+  assert.deepEqual(report.patterns.map((p) => p.id), ['cross-node', 'js-pub', 'js-consume']);
+  for (const p of report.patterns) {
+    for (const r of p.runs) {
+      assert.ok(r.ok, r.error);
+      assert.ok(r.rate! > 100, `${p.id} ${r.kind} rate ${r.rate}`);
+      assert.ok(r.cpuUsPerMsg! > 0, `${p.id} ${r.kind} CPU per message`);
+    }
+    assert.ok(p.rateRatio > 0 && Number.isFinite(p.rateRatio), `${p.id} ratio ${p.rateRatio}`);
+  }
+  const [cross, pub, consume] = report.patterns;
+  // Two load generators on two nodes; the subscriber's rate is the one reported.
+  assert.match(cross!.runs[0]!.command, /-np 0 -ns 1 .*\(node B\) & .*-np 1 -ns 0 .*\(node A\)/);
+  assert.match(cross!.runs[0]!.output!, /Sub stats: /);
+  // Counted messages are PubAck'd / received-and-acked ones, verified by the generator.
+  assert.match(pub!.runs[0]!.output!, /PubAcks: 20000 of 20000, stream sequences 1\.\.20000/);
+  assert.match(consume!.runs[0]!.output!, /Received 20000 of 20000, all acked \(ack floor 20000, 0 pending, 0 redelivered\)/);
+  assert.match(renderMarkdown(report), /\| JetStream durable consume, explicit acks, fetch 500 \| [\d.]+ [Mk]? ?\| [\d.]+ [Mk]? ?\| [\d.]+× \|/);
+});
+
 test('bench:compare start-up and idle-connection memory for both servers', { timeout: 60_000 }, async () => {
   const report = await runCompare(
     {
