@@ -13,8 +13,11 @@
 // - Gossip is one hop: a newly registered route's INFO (with `ip` filled in)
 //   goes to every other route; a server receiving a foreign INFO on a route
 //   dials that server unless it already has (or is dialing) it.
-// - Configured routes are retried forever with backoff; implicit (gossiped)
-//   ones connect_retries times.
+// - Retries as nats-server's: configured routes are redialed forever, 1 s
+//   apart (and 1 s after a drop); an implicit (gossiped) route is redialed
+//   once right after a drop and then connect_retries more times (default 0).
+//   A restarted peer comes back through its configured routes, and the
+//   seed's gossip rebuilds the implicit ones.
 import bcrypt from 'bcryptjs';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
@@ -27,8 +30,12 @@ import type { Subscription } from '../server/subscription.js';
 import { GLOBAL_ACCOUNT, RouteConnection, type RouteHost } from './route.js';
 import type { RouteConnectWire, RouteInfoWire } from './wire.js';
 
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5000;
+/** nats-server's DEFAULT_ROUTE_CONNECT: the delay between failed dials (no backoff by default). */
+const ROUTE_CONNECT_MS = 1000;
+/** nats-server's DEFAULT_ROUTE_RECONNECT: a configured route redials this long after a drop. */
+const ROUTE_RECONNECT_MS = 1000;
+/** Random extra delay after a drop, so two servers redialing each other rarely collide. */
+const RECONNECT_JITTER_MS = 100;
 const ROUTE_PING_MAX_MS = 30_000;
 
 /** A route URL we dial: configured (forever) or learned by gossip (connect_retries times). */
@@ -197,7 +204,8 @@ export class Cluster implements RouteHost, RouteSource {
     });
   }
 
-  private retry(sol: Solicit): void {
+  /** Schedule the next dial; `afterDrop`: an established route closed (else a dial failed). */
+  private retry(sol: Solicit, afterDrop = false): void {
     if (this.closing || sol.self || sol.timer !== null || sol.connecting || sol.conn !== null) return;
     if (sol.remoteId !== '' && this.peers.has(sol.remoteId)) return;
     if (!sol.configured && sol.attempts > this.opts.connectRetries) {
@@ -205,7 +213,8 @@ export class Cluster implements RouteHost, RouteSource {
       if (i >= 0) this.solicits.splice(i, 1);
       return;
     }
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(sol.attempts, 6));
+    const jitter = Math.floor(Math.random() * RECONNECT_JITTER_MS);
+    const delay = afterDrop ? (sol.configured ? ROUTE_RECONNECT_MS : 0) + jitter : ROUTE_CONNECT_MS;
     sol.timer = setTimeout(() => this.dial(sol), delay);
     sol.timer.unref();
   }
@@ -293,10 +302,10 @@ export class Cluster implements RouteHost, RouteSource {
     }
     if (route.closeReason === ClosedReason.slowConsumerPendingBytes) this.slowConsumerCount++;
     if (this.closing) return;
-    if (sol !== undefined) this.retry(sol);
+    if (sol !== undefined) this.retry(sol, route.registered);
     if (wasRegistered) {
       // Configured URLs that led to this peer (maybe through the other side's dial) take over.
-      for (const s of this.solicits) if (s.configured && s.remoteId === route.remoteId) this.retry(s);
+      for (const s of this.solicits) if (s.configured && s.remoteId === route.remoteId) this.retry(s, true);
     }
   }
 
