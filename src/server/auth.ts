@@ -52,6 +52,8 @@ interface UserEntry {
   permissions: UserPermissions | undefined;
 }
 
+const DEFAULT_AUTH_TIMEOUT_MS = 2000;
+
 export class Authenticator {
   readonly required: boolean;
   private readonly users = new Map<string, UserEntry>();
@@ -61,6 +63,8 @@ export class Authenticator {
   constructor(
     private readonly opts: AuthorizationOptions,
     private readonly noAuthUser = '',
+    /** TLS handshake timeout (ms) when TLS is on: the default auth timeout is one second more, as nats-server. */
+    private readonly tlsTimeoutMs: number | null = null,
   ) {
     for (const u of opts.users ?? []) this.users.set(u.user, { password: u.password, permissions: u.permissions });
     this.required = Boolean(opts.user || opts.token || this.users.size > 0);
@@ -68,7 +72,11 @@ export class Authenticator {
 
   /** Auth timeout in ms. */
   get timeout(): number {
-    return this.opts.timeout ?? 2000;
+    // The config layer fills in 2000 when authorization.timeout is absent, so
+    // 2000 is read as "not set" here (an explicit `timeout: 2` with TLS gets 3s).
+    const t = this.opts.timeout;
+    if (this.tlsTimeoutMs !== null && (t === undefined || t === DEFAULT_AUTH_TIMEOUT_MS)) return this.tlsTimeoutMs + 1000;
+    return t ?? DEFAULT_AUTH_TIMEOUT_MS;
   }
 
   /** Check a CONNECT's credentials; null = Authorization Violation. */

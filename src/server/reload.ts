@@ -52,7 +52,7 @@ export function reloadConfig(server: Server): void {
   if (bad.length > 0) throw new ReloadError(`config reload not supported for ${bad.join(', ')}`);
   // Build everything that can fail before changing anything.
   const tls = next.tls ? loadTls(next.tls) : null;
-  const auth = new Authenticator(next.authorization, next.noAuthUser);
+  const auth = new Authenticator(next.authorization, next.noAuthUser, next.tls?.timeout ?? null);
   if (next.noAuthUser && !next.authorization.users?.some((u) => u.user === next.noAuthUser)) {
     throw new ReloadError(`no_auth_user: "${next.noAuthUser}" not present as user in authorization block`);
   }

@@ -165,7 +165,7 @@ export class Server {
     readonly logger: Logger,
   ) {
     this.serverName = options.serverName || this.serverId;
-    this.auth = new Authenticator(options.authorization, options.noAuthUser);
+    this.auth = new Authenticator(options.authorization, options.noAuthUser, options.tls?.timeout ?? null);
     this.tls = options.tls ? loadTls(options.tls) : null;
   }
 

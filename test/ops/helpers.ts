@@ -1,5 +1,6 @@
 // Shared helpers for the operations tests: servers with monitoring on a free
 // port, JSON fetches, and Prometheus text parsing.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,4 +87,27 @@ export async function eventually(label: string, fn: () => Promise<boolean> | boo
     await sleep(50);
   }
   throw new Error(`timed out waiting for: ${label}`);
+}
+
+export interface Certs {
+  ca: string;
+  cert: string;
+  key: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, made with openssl in a temp dir. */
+export function makeCerts(): Certs {
+  const d = mkdtempSync(join(tmpdir(), 'tern-tls-'));
+  const p = (n: string): string => join(d, n);
+  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe' });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Tern Test CA', '-keyout', p('ca.key'), '-out', p('ca.pem'));
+  writeFileSync(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', p('server.key'), '-out', p('server.csr'));
+  ssl('x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p('server.ext'), '-out', p('server.pem'));
+  writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=tern-client', '-keyout', p('client.key'), '-out', p('client.csr'));
+  ssl('x509', '-req', '-in', p('client.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p('client.ext'), '-out', p('client.pem'));
+  return { ca: p('ca.pem'), cert: p('server.pem'), key: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
 }
