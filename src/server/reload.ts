@@ -3,7 +3,8 @@
 // command-line flags are applied over it, and what can change at runtime is
 // applied without dropping connections: authorization (users, passwords,
 // tokens, permissions, no_auth_user, auth timeout), TLS certificates, limits
-// and log settings. Every open client is re-checked: a client whose
+// (max_control_line and max_payload also for open connections; max_pending
+// cannot change, as in nats-server) and log settings. Every open client is re-checked: a client whose
 // credentials no longer pass is closed with 'Authorization Violation', the
 // others get their new permissions at once. A config error (or a change
 // that needs a restart, e.g. the listen port) keeps the old config running
@@ -25,6 +26,8 @@ function unsupportedChanges(cur: ServerOptions, next: ServerOptions): string[] {
   if (JSON.stringify(cur.cluster ?? null) !== JSON.stringify(next.cluster ?? null)) out.push('cluster');
   if (JSON.stringify(cur.jetstream) !== JSON.stringify(next.jetstream)) out.push('jetstream');
   if (cur.serverName !== next.serverName) out.push('server_name');
+  // nats-server refuses it too: each connection sized its outbound limit at accept.
+  if (cur.maxPending !== next.maxPending) out.push('max_pending');
   return out;
 }
 
@@ -62,7 +65,6 @@ export function reloadConfig(server: Server): void {
   o.noAuthUser = next.noAuthUser;
   o.tls = next.tls;
   o.maxPayload = next.maxPayload;
-  o.maxPending = next.maxPending;
   o.maxControlLine = next.maxControlLine;
   o.maxConnections = next.maxConnections;
   o.maxSubscriptions = next.maxSubscriptions;
@@ -90,6 +92,9 @@ export function reloadConfig(server: Server): void {
     c.authorizedUser = res.user;
     c.permissions = res.permissions;
   }
+  // Open connections get the new control line limit at once (nats-server's maxControlLineOption);
+  // max_payload is read per PUB from the options.
+  for (const c of server.clients.values()) c.parser.setMaxControlLine(next.maxControlLine);
   server.flushDirty();
   for (const fn of reloadListeners.get(server) ?? []) fn();
   server.logger.info('Reloaded server configuration');

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { serverKinds, TERN_MAIN } from '../helpers/servers.js';
 import { errs, RawClient } from '../server/raw.js';
-import { eventually, startMonitored, type MonitoredServer } from './helpers.js';
+import { eventually, getJson, startMonitored, type MonitoredServer } from './helpers.js';
 
 const conf = (allow: string[], extra = ''): string =>
   `authorization { users = [ { user: alice, password: pw, permissions: { publish: { allow: ${JSON.stringify(allow)} } } } ] }\n${extra}`;
@@ -49,6 +49,39 @@ for (const kind of serverKinds()) {
       assert.deepEqual(errs(await c.waitFor((d) => d.includes('PONG'))), ['Permissions Violation for Publish to "c.z"']);
       assert.equal(await c.alive(), true);
       c.close();
+    });
+  });
+}
+
+for (const kind of serverKinds()) {
+  describe(`${kind}: reload of connection limits`, () => {
+    let srv: MonitoredServer;
+    after(async () => srv?.stop());
+
+    it('max_control_line applies to an open connection; a max_pending change is refused', async () => {
+      srv = await startMonitored(kind, 'max_control_line: 1024\nmax_pending: 10MB\n');
+      const c = await RawClient.ready(srv.port);
+      const long = `reload.${'x'.repeat(80)}`;
+      c.write(`SUB ${long} 1\r\nPING\r\n`);
+      assert.deepEqual(errs(await c.waitFor((d) => d.includes('PONG'))), []);
+
+      writeFileSync(srv.confFile, 'max_control_line: 64\nmax_pending: 10MB\n');
+      signalReload(srv);
+      await eventually('reloaded', () => count(srv.output(), 'Reloaded server configuration') === 1 || /Reloaded: max_control_line/.test(srv.output()));
+      c.data = '';
+      c.write(`SUB ${long} 2\r\n`);
+      assert.deepEqual(errs(await c.waitFor((d) => d.includes('-ERR'))), ['maximum control line exceeded']);
+      assert.equal(await c.waitClosed(), true);
+      assert.equal((await getJson(srv.http, '/varz')).body.max_control_line, 64);
+
+      const before = srv.output().length;
+      writeFileSync(srv.confFile, 'max_control_line: 64\nmax_pending: 20MB\n');
+      signalReload(srv);
+      await eventually('max_pending reload refused', () => /reload not supported for (max_pending|MaxPending)/.test(srv.output().slice(before)));
+      assert.equal((await getJson(srv.http, '/varz')).body.max_pending, 10 * 1024 * 1024, 'old max_pending kept');
+      const c2 = await RawClient.ready(srv.port);
+      assert.equal(await c2.alive(), true);
+      c2.close();
     });
   });
 }
