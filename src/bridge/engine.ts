@@ -22,7 +22,7 @@ type EntryState = 'inflight' | 'failed' | 'done';
 interface Entry {
   readonly msg: SourceMessage;
   subject: string;
-  headers: HeaderEntry[];
+  headers: readonly HeaderEntry[];
   msgId: string | undefined;
   state: EntryState;
   /** Publish attempts the target rejected (poison counting). */
@@ -60,7 +60,20 @@ export class MappingRunner implements SourceSink {
   private closing = false;
   /** Lanes with a confirmed prefix waiting for its source ack. */
   private ackLanes: Lane[] = [];
-  private ackScheduled = false;
+  // Per-message metric updates cost a label hash each in prom-client: count here and add
+  // the sums once per event-loop turn (flushTick), together with the source acks.
+  private tickScheduled = false;
+  private receivedDelta = 0;
+  private publishedDelta = 0;
+  private inflightDelta = 0;
+  private readonly labels: { mapping: string };
+  private readonly publishedLabels: { mapping: string; guarantee: string };
+  /** include ["*"] and no exclude: every carried header passes, no per-name test. */
+  private readonly allHeadersPass: boolean;
+  /** Include/exclude verdict per header name (names repeat on every message). */
+  private readonly headerVerdicts = new Map<string, boolean>();
+  /** Target subjects already found valid (a mapping usually produces few distinct ones). */
+  private readonly validSubjects = new Set<string>();
   /** Last known source backlog (queue depth / lag), for health. */
   backlog = 0;
 
@@ -69,7 +82,12 @@ export class MappingRunner implements SourceSink {
     readonly source: SourceConnector,
     private readonly engine: BridgeEngine,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.labels = { mapping: mapping.name };
+    this.publishedLabels = { mapping: mapping.name, guarantee: mapping.stream !== undefined ? 'at-least-once' : 'at-most-once' };
+    const h = mapping.headers;
+    this.allHeadersPass = h.exclude.length === 0 && h.include.some((r) => r.source === '^.*$');
+  }
 
   get inflight(): number {
     return this.inflightCount;
@@ -78,9 +96,9 @@ export class MappingRunner implements SourceSink {
   // --- SourceSink -------------------------------------------------------------------
 
   push(msg: SourceMessage): void {
-    const m = this.engine.metrics;
-    m.received.inc({ mapping: this.mapping.name });
-    m.inflight.inc({ mapping: this.mapping.name });
+    this.receivedDelta++;
+    this.inflightDelta++;
+    this.scheduleTick();
     this.inflightCount++;
     let lane = this.lanes.get(msg.lane);
     if (!lane) this.lanes.set(msg.lane, (lane = new Lane(msg.lane)));
@@ -92,7 +110,7 @@ export class MappingRunner implements SourceSink {
   }
 
   drain(lanes?: readonly string[]): Promise<void> {
-    this.flushAcks(); // a drained lane may still have its last ack waiting for the tick
+    this.flushTick(); // a drained lane may still have its last ack waiting for the tick
     const targets = lanes ? lanes.map((l) => this.lanes.get(l)).filter((l): l is Lane => l !== undefined) : [...this.lanes.values()];
     return Promise.all(
       targets.map((l) => (l.size === 0 || this.closing ? Promise.resolve() : new Promise<void>((r) => l.waiters.push(r)))),
@@ -117,24 +135,32 @@ export class MappingRunner implements SourceSink {
 
   private prepare(msg: SourceMessage): Entry {
     const mp = this.mapping;
-    const e: Entry = { msg, subject: '', headers: [], msgId: undefined, state: 'inflight', attempts: 0, dead: undefined };
+    const e: Entry = { msg, subject: '', headers: msg.headers, msgId: undefined, state: 'inflight', attempts: 0, dead: undefined };
     // Headers first: they never fail, and the dead-letter message needs them.
     const rules = mp.headers;
-    for (const h of msg.headers) {
-      if (rules.include.some((r) => r.test(h[0])) && !rules.exclude.some((r) => r.test(h[0]))) e.headers.push(h);
-    }
-    try {
-      for (const [name, t] of rules.add) e.headers.push([name, renderTemplate(t, msg.tokens, msg.headers, false)]);
-    } catch (err) {
-      e.dead = { reason: 'unroutable', error: `headers.add: ${(err as Error).message}` };
+    if (!this.allHeadersPass || rules.add.length > 0) {
+      const hs: HeaderEntry[] = [];
+      for (const h of msg.headers) if (this.allHeadersPass || this.headerPasses(h[0])) hs.push(h);
+      try {
+        for (const [name, t] of rules.add) hs.push([name, renderTemplate(t, msg.tokens, msg.headers, false)]);
+      } catch (err) {
+        e.dead = { reason: 'unroutable', error: `headers.add: ${(err as Error).message}` };
+      }
+      e.headers = hs;
     }
     e.msgId = this.dedupKey(msg);
     if (!e.dead) {
       try {
         e.subject = renderTemplate(mp.subject, msg.tokens, msg.headers, true);
-        const problem = subjectProblem(e.subject, false);
-        if (problem) e.dead = { reason: 'unroutable', error: `target subject "${e.subject}" ${problem}` };
-        else if (isReserved(e.subject)) e.dead = { reason: 'unroutable', error: `target subject "${e.subject}" is in a reserved subject space` };
+        if (!this.validSubjects.has(e.subject)) {
+          const problem = subjectProblem(e.subject, false);
+          if (problem) e.dead = { reason: 'unroutable', error: `target subject "${e.subject}" ${problem}` };
+          else if (isReserved(e.subject)) e.dead = { reason: 'unroutable', error: `target subject "${e.subject}" is in a reserved subject space` };
+          else {
+            if (this.validSubjects.size >= 4096) this.validSubjects.clear(); // bounded: subjects may carry ids
+            this.validSubjects.add(e.subject);
+          }
+        }
       } catch (err) {
         if (!(err instanceof MissingTokenError)) throw err;
         e.dead = { reason: 'unroutable', error: `target.subject "${mp.subject.source}": ${err.message}` };
@@ -146,6 +172,17 @@ export class MappingRunner implements SourceSink {
       if (size > max) e.dead = { reason: 'oversize', error: `message of ${msg.body.length} bytes (+headers) exceeds the target's max_payload ${max}` };
     }
     return e;
+  }
+
+  private headerPasses(name: string): boolean {
+    let ok = this.headerVerdicts.get(name);
+    if (ok === undefined) {
+      const rules = this.mapping.headers;
+      ok = rules.include.some((r) => r.test(name)) && !rules.exclude.some((r) => r.test(name));
+      if (this.headerVerdicts.size >= 4096) this.headerVerdicts.clear();
+      this.headerVerdicts.set(name, ok);
+    }
+    return ok;
   }
 
   private dedupKey(msg: SourceMessage): string | undefined {
@@ -201,10 +238,10 @@ export class MappingRunner implements SourceSink {
         m.deadLettered.inc({ mapping: name, reason: e.dead.reason });
         this.logger.error('message dead-lettered', { reason: e.dead.reason, error: e.dead.error, subject: this.mapping.deadLetterSubject, source: e.msg.coordinates });
       } else {
-        m.published.inc({ mapping: name, guarantee: this.mapping.stream !== undefined ? 'at-least-once' : 'at-most-once' });
-        if (ack?.duplicate) m.duplicates.inc({ mapping: name });
+        this.publishedDelta++;
+        if (ack?.duplicate) m.duplicates.inc(this.labels);
       }
-      m.latency.observe({ mapping: name }, (Date.now() - e.msg.receivedAt) / 1000);
+      m.latency.observe(this.labels, (Date.now() - e.msg.receivedAt) / 1000);
       lane.failures = 0;
       this.engine.confirmed();
       if (lane.head < lane.entries.length && lane.entries[lane.head] === e) this.advance(lane);
@@ -259,7 +296,7 @@ export class MappingRunner implements SourceSink {
       lane.head = 0;
     }
     this.inflightCount -= n;
-    this.engine.metrics.inflight.dec({ mapping: this.mapping.name }, n);
+    this.inflightDelta -= n;
     // PubAcks arrive one by one; acking each would cost a frame and a syscall per message
     // (and as much work in RabbitMQ). Collect the confirmed prefix and ack it once per
     // event-loop turn: one ack(multiple) covers every PubAck read in that turn.
@@ -269,19 +306,29 @@ export class MappingRunner implements SourceSink {
     if (lane.size === 0 && lane.waiters.length > 0) {
       // Someone waits for this lane to drain (shutdown, rebalance): ack now, before the
       // waiter closes or revokes the source.
-      this.flushAcks();
+      this.flushTick();
       const w = lane.waiters;
       lane.waiters = [];
       for (const f of w) f();
-    } else if (!this.ackScheduled) {
-      this.ackScheduled = true;
-      setImmediate(this.flushAcks);
+    } else {
+      this.scheduleTick();
     }
   }
 
-  /** Send the pending source acks (one per lane with a newly confirmed prefix). */
-  private readonly flushAcks = (): void => {
-    this.ackScheduled = false;
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    setImmediate(this.flushTick);
+  }
+
+  /** Once per event-loop turn: add the counted metrics, send the pending source acks. */
+  private readonly flushTick = (): void => {
+    this.tickScheduled = false;
+    const m = this.engine.metrics;
+    if (this.receivedDelta > 0) m.received.inc(this.labels, this.receivedDelta);
+    if (this.publishedDelta > 0) m.published.inc(this.publishedLabels, this.publishedDelta);
+    if (this.inflightDelta !== 0) m.inflight.inc(this.labels, this.inflightDelta);
+    this.receivedDelta = this.publishedDelta = this.inflightDelta = 0;
     const lanes = this.ackLanes;
     if (lanes.length === 0) return;
     this.ackLanes = [];
@@ -291,7 +338,7 @@ export class MappingRunner implements SourceSink {
       lane.ackUpTo = undefined;
       lane.ackCount = 0;
       if (!last) continue;
-      this.engine.metrics.acked.inc({ mapping: this.mapping.name }, n);
+      m.acked.inc(this.labels, n);
       this.source.ack(lane.name, last.msg);
     }
   };
@@ -304,7 +351,7 @@ export class MappingRunner implements SourceSink {
 
   /** Stop retrying and release every drain() waiter (used after the shutdown timeout). */
   abandon(): void {
-    this.flushAcks();
+    this.flushTick();
     this.closing = true;
     for (const l of this.lanes.values()) {
       clearTimeout(l.retryTimer);

@@ -43,6 +43,7 @@ export class EncodedHeaders implements MsgHdrs {
 
   constructor(
     private readonly entries: readonly HeaderEntry[],
+    private readonly msgId: string | undefined,
     private readonly bytes: Uint8Array,
   ) {}
 
@@ -58,7 +59,8 @@ export class EncodedHeaders implements MsgHdrs {
   private full(): MsgHdrs {
     if (!this.decoded) {
       const h = natsHeaders();
-      for (const [k, v] of this.entries) h.append(k, v);
+      for (const [k, v] of this.entries) if (this.msgId === undefined || k !== MSG_ID) h.append(k, cleanValue(v));
+      if (this.msgId !== undefined) h.set(MSG_ID, cleanValue(this.msgId));
       this.decoded = h;
     }
     return this.decoded;
@@ -112,40 +114,50 @@ export class EncodedHeaders implements MsgHdrs {
   }
 }
 
+const MSG_ID = 'Nats-Msg-Id';
+// Header names repeat on every message: validate each once (bounded set).
+const validNames = new Set<string>();
+
+function checkName(name: string): void {
+  if (validNames.has(name)) return;
+  const problem = headerNameProblem(name);
+  if (problem) throw new HeaderNameError(`header name ${JSON.stringify(name)} ${problem}`);
+  if (validNames.size >= 4096) validNames.clear();
+  validNames.add(name);
+}
+
 /**
  * Encode header entries (in order; a repeated name keeps its values together at its first
  * position, as MsgHdrs does) plus `Nats-Msg-Id` when msgId is given (replacing an entry of
- * that exact name). Throws if a name is not a legal header name.
+ * that exact name). Throws HeaderNameError if a name is not a legal header name.
  */
 export function encodeHeaders(entries: readonly HeaderEntry[], msgId: string | undefined): EncodedHeaders {
-  const list: HeaderEntry[] = [];
+  let s = PREAMBLE;
   let repeated = false;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const name = e[0];
-    if (msgId !== undefined && name === 'Nats-Msg-Id') continue;
-    const problem = headerNameProblem(name);
-    if (problem) throw new HeaderNameError(`header name ${JSON.stringify(name)} ${problem}`);
-    if (!repeated) for (let j = 0; j < list.length; j++) if (list[j]![0] === name) repeated = true;
-    list.push([name, cleanValue(e[1])]);
+    if (msgId !== undefined && name === MSG_ID) continue;
+    checkName(name);
+    for (let j = 0; j < i && !repeated; j++) if (entries[j]![0] === name) repeated = true;
+    s += name + ': ' + cleanValue(e[1]) + '\r\n';
   }
-  if (msgId !== undefined) list.push(['Nats-Msg-Id', cleanValue(msgId)]);
-  const ordered = repeated ? groupByName(list) : list;
-  let s = PREAMBLE;
-  for (let i = 0; i < ordered.length; i++) {
-    const e = ordered[i]!;
-    s += e[0] + ': ' + e[1] + '\r\n';
-  }
+  if (repeated) s = PREAMBLE + grouped(entries, msgId);
+  if (msgId !== undefined) s += MSG_ID + ': ' + cleanValue(msgId) + '\r\n';
   s += '\r\n';
-  return new EncodedHeaders(ordered, Buffer.from(s, 'utf8'));
+  return new EncodedHeaders(entries, msgId, Buffer.from(s, 'utf8'));
 }
 
-function groupByName(list: readonly HeaderEntry[]): HeaderEntry[] {
-  const groups = new Map<string, HeaderEntry[]>();
-  for (const e of list) {
-    const g = groups.get(e[0]);
-    if (g) g.push(e);
-    else groups.set(e[0], [e]);
+/** The header lines with repeated names gathered at their first position (rare path). */
+function grouped(entries: readonly HeaderEntry[], msgId: string | undefined): string {
+  const groups = new Map<string, string[]>();
+  for (const [k, v] of entries) {
+    if (msgId !== undefined && k === MSG_ID) continue;
+    const g = groups.get(k);
+    if (g) g.push(v);
+    else groups.set(k, [v]);
   }
-  return [...groups.values()].flat();
+  let s = '';
+  for (const [k, vs] of groups) for (const v of vs) s += k + ': ' + cleanValue(v) + '\r\n';
+  return s;
 }

@@ -44,7 +44,12 @@ export function unescapeHeaderName(name: string): string {
 }
 
 function needsJson(s: string): boolean {
-  return s.startsWith('~') || /[\r\n\0]/.test(s) || s !== s.trim();
+  if (s.length === 0) return false;
+  // Fast path for the common value: no leading '~', no edge whitespace, no CR/LF/NUL.
+  const a = s.charCodeAt(0);
+  const z = s.charCodeAt(s.length - 1);
+  if (a === 0x7e || a <= 0x20 || z <= 0x20 || a === 0xa0 || z === 0xa0 || a > 0x7f || z > 0x7f) return s.startsWith('~') || /[\r\n\0]/.test(s) || s !== s.trim();
+  return /[\r\n\0]/.test(s);
 }
 
 function toJson(v: unknown): string {
@@ -74,6 +79,20 @@ export function decodeHeaderValue(s: string): unknown {
   });
 }
 
+const PROPERTY_LIST = Object.entries(AMQP_PROPERTY_HEADERS) as ReadonlyArray<readonly [AmqpPropertyName, string]>;
+// Header names repeat on every message of a queue: escape each once.
+const escapedNames = new Map<string, string>();
+
+function headerName(k: string): string {
+  let n = escapedNames.get(k);
+  if (n === undefined) {
+    n = HEADER_PREFIX + escapeHeaderName(k);
+    if (escapedNames.size > 10_000) escapedNames.clear(); // bound the cache against unbounded name sets
+    escapedNames.set(k, n);
+  }
+  return n;
+}
+
 /** All properties and headers of a delivery as NATS header entries. */
 export function encodeAmqpHeaders(
   properties: Partial<Record<AmqpPropertyName, unknown>> & { headers?: Record<string, unknown> | undefined },
@@ -83,11 +102,17 @@ export function encodeAmqpHeaders(
     ['Amqp-Exchange', encodeHeaderValue(fields.exchange)],
     ['Amqp-Routing-Key', encodeHeaderValue(fields.routingKey)],
   ];
-  for (const [prop, header] of Object.entries(AMQP_PROPERTY_HEADERS) as [AmqpPropertyName, string][]) {
+  for (let i = 0; i < PROPERTY_LIST.length; i++) {
+    const [prop, header] = PROPERTY_LIST[i]!;
     const v = properties[prop];
     if (v !== undefined && v !== null) out.push([header, typeof v === 'number' ? String(v) : encodeHeaderValue(v)]);
   }
   const headers = properties.headers;
-  if (headers) for (const [k, v] of Object.entries(headers)) if (v !== undefined) out.push([HEADER_PREFIX + escapeHeaderName(k), encodeHeaderValue(v)]);
+  if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      if (v !== undefined) out.push([headerName(k), encodeHeaderValue(v)]);
+    }
+  }
   return out;
 }

@@ -72,7 +72,7 @@ class AmqpMessage implements SourceMessage {
     readonly body: Uint8Array,
     readonly headers: SourceMessage['headers'],
     readonly tokens: SourceMessage['tokens'],
-    readonly coordinates: SourceMessage['coordinates'],
+    readonly queue: string,
     readonly sourceTimestamp: number | undefined,
     readonly receivedAt: number,
     readonly redelivered: boolean,
@@ -80,6 +80,13 @@ class AmqpMessage implements SourceMessage {
     readonly generation: number,
     readonly raw: amqp.ConsumeMessage,
   ) {}
+
+  /** Built on demand: only dead letters and logs read it. */
+  get coordinates(): SourceMessage['coordinates'] {
+    const f = this.raw.fields;
+    const id = this.tokens['messageId'];
+    return { queue: this.queue, exchange: f.exchange, routingKey: f.routingKey, deliveryTag: String(f.deliveryTag), ...(id ? { messageId: id } : {}) };
+  }
 }
 
 class RabbitMqSource implements SourceConnector {
@@ -296,20 +303,8 @@ function toSourceMessage(m: amqp.ConsumeMessage, lane: string, queue: string, ge
   if (typeof p.correlationId === 'string' && p.correlationId !== '') tokens['correlationId'] = p.correlationId;
   const headers = encodeAmqpHeaders(p as Parameters<typeof encodeAmqpHeaders>[0], f);
   let size = m.content.length;
-  for (const [k, v] of headers) size += k.length + v.length + 4;
-  return new AmqpMessage(
-    lane,
-    m.content,
-    headers,
-    tokens,
-    { queue, exchange: f.exchange, routingKey: f.routingKey, deliveryTag: String(f.deliveryTag), ...(tokens['messageId'] ? { messageId: tokens['messageId'] } : {}) },
-    typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined,
-    Date.now(),
-    f.redelivered,
-    size,
-    gen,
-    m,
-  );
+  for (let i = 0; i < headers.length; i++) size += headers[i]![0].length + headers[i]![1].length + 4;
+  return new AmqpMessage(lane, m.content, headers, tokens, queue, typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined, Date.now(), f.redelivered, size, gen, m);
 }
 
 function parseSource(block: Record<string, unknown>): RabbitSource {
