@@ -209,6 +209,12 @@ export class Stream {
     setImmediate(() => {
       const batch = this.ackQueue;
       this.ackQueue = [];
+      if (this.store.durableNow?.() === true) {
+        for (const [r, b] of batch) this.host.transport.publish(r, '', null, b);
+        this.ackFlushScheduled = false;
+        if (this.ackQueue.length > 0) this.scheduleAckFlush();
+        return;
+      }
       const done = (durable: boolean): void => {
         // Not durable: no PubAck; the publisher times out and retries (dedup makes that safe).
         if (durable) for (const [r, b] of batch) this.host.transport.publish(r, '', null, b);

@@ -27,6 +27,7 @@ import {
   readFileSync,
   rmSync,
   write,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -84,6 +85,9 @@ export interface RecoveryReport {
   /** Damaged or torn tails cut off: block id, offset, bytes dropped. */
   truncated: { block: number; offset: number; dropped: number }[];
 }
+
+/** Pending bytes up to which durableNow() writes synchronously. */
+const SYNC_WRITE_MAX_BYTES = 4 * 1024 * 1024;
 
 export class FileStore extends IndexedStore<FileEntry> {
   readonly kind = 'file' as const;
@@ -200,6 +204,35 @@ export class FileStore extends IndexedStore<FileEntry> {
     });
   }
 
+  durableNow(): boolean {
+    if (this.failure !== undefined || this.syncAlways || this.flushing !== undefined) return false;
+    // Floors, unlinks and forced syncs need the ordered async path (fsync before unlink).
+    if (this.floorDirty || this.toUnlink.length > 0 || this.forceSync) return false;
+    let bytes = 0;
+    for (const b of this.blocks) if (b.pending) bytes += b.size - b.written;
+    // A large backlog goes to the thread pool rather than stalling the event loop.
+    if (bytes > SYNC_WRITE_MAX_BYTES) return false;
+    try {
+      for (const b of this.blocks) {
+        if (!b.pending) continue;
+        const fd = b.openForAppend();
+        const end = b.size;
+        let pos = b.written;
+        while (pos < end) pos += writeSync(fd, b.cache!, pos, end - pos, pos);
+        b.written = end;
+        this.unsynced.add(b);
+      }
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.log(`tern filestore ${this.dir}: write failed, store is now read-only: ${this.failure.message}`);
+      const e = new StoreError('io', this.failure.message);
+      for (const w of this.waiters.splice(0)) w.reject(e);
+      return false;
+    }
+    for (const w of this.waiters.splice(0)) w.resolve();
+    return true;
+  }
+
   sync(): Promise<void> {
     this.forceSync = true;
     return new Promise((resolve, reject) => {
@@ -239,7 +272,10 @@ export class FileStore extends IndexedStore<FileEntry> {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      if (this.flushing === undefined) this.flushing = this.flushLoop().finally(() => (this.flushing = undefined));
+      if (this.flushing !== undefined) return; // the running loop picks the new work up
+      // Usually one synchronous write per event-loop turn; fsync, floor and unlink work takes the async loop.
+      if (this.durableNow() || this.failure !== undefined) return;
+      this.flushing = this.flushLoop().finally(() => (this.flushing = undefined));
     });
   }
 

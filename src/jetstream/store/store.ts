@@ -111,6 +111,14 @@ export interface StreamStore {
   onStorageUpdate(listener: StorageUpdateListener | undefined): void;
   /** Resolves when everything stored so far is written, and fsynced when the sync policy is 'always'. */
   whenDurable(): Promise<void>;
+  /**
+   * Makes everything stored so far as durable as whenDurable() would, now, if
+   * that needs no fsync and no other flush is under way (a synchronous write of
+   * the pending bytes); true when done, false when the caller must use
+   * whenDurable(). Saves the thread-pool hop and extra event-loop turns on the
+   * PubAck path. Optional: stores without it always use whenDurable().
+   */
+  durableNow?(): boolean;
   /** Write and fsync everything now, whatever the policy. */
   sync(): Promise<void>;
   /** Flush, stop timers, close files. Further calls throw 'store is closed'. */
