@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, StorageType, jetstream, jetstreamManager, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { startNode, stopAll, until, waitMesh, type ClusterNode } from '../cluster/helpers.js';
 import { b2s, rejectsWithCode, s2b, sleep, uniq } from './helpers.js';
 
@@ -173,6 +173,26 @@ describe('JetStream across a 3-node Tern cluster (R1)', { timeout: 90_000 }, () 
     assert.equal(ci.num_ack_pending, 0);
     assert.equal(ci.delivered.stream_seq, M);
     await jsmB.streams.delete(P);
+  });
+
+  it('a stream subject with subscribers on other nodes: they get every message and the publisher every PubAck', async () => {
+    // The PubAck is sent while the message is still being routed to B: both must go out.
+    const W = uniq('WATCH');
+    // Memory storage: its PubAck goes out synchronously, inside the routing of the message.
+    await jsmA.streams.add({ name: W, subjects: [`${W}.>`], storage: StorageType.Memory });
+    const seen: string[] = [];
+    // `*.x` sits before the stream's `W.>` in A's match results, so the route
+    // gets the message first and the PubAck is published in the middle.
+    const early = nb.subscribe('*.x', { callback: (_e, m) => void (m.subject.startsWith(W) && seen.push(`pwc ${m.string()}`)) });
+    const late = nb.subscribe(`${W}.x`, { callback: (_e, m) => void seen.push(`lit ${m.string()}`) });
+    await nb.flush();
+    await sleep(300);
+    const js = jetstream(na);
+    for (let i = 1; i <= 20; i++) assert.equal((await js.publish(`${W}.x`, s2b(String(i)))).seq, i);
+    await until(() => seen.length === 40, 3000, `40 copies on B (got ${seen.length})`);
+    early.unsubscribe();
+    late.unsubscribe();
+    await jsmA.streams.delete(W);
   });
 
   it('keeps names unique and subjects disjoint cluster-wide; replicas > 1 is refused', async () => {
