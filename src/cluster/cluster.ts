@@ -140,7 +140,7 @@ export class Cluster implements RouteHost, RouteSource {
     const r = new RouteConnection(this, socket, this.nextRid++, false, '', false);
     this.conns.add(r);
     this.server.logger.debug(`${r.logPrefix} - Route connection created`);
-    const timeout = Math.round((this.opts.authorization?.timeout ?? 2) * 1000);
+    const timeout = this.opts.authorization?.timeout ?? 2000;
     r.startup(this.infoLine(), null, this.authRequired ? timeout : 0);
     this.server.flushDirty();
   }

@@ -265,7 +265,7 @@ function applyTopLevel(d: Diagnostics, f: Field, o: ServerOptions, st: FileState
     }
     case 'authorization': {
       const a = readAuthorization(d, f, 'client');
-      if (a) o.authorization = { ...a, timeout: a.timeout ?? o.authorization.timeout };
+      if (a) o.authorization = a;
       break;
     }
     case 'no_auth_user': {

@@ -136,7 +136,7 @@ export function defaultOptions(): ServerOptions {
     portsFileDir: '',
     httpHost: '0.0.0.0',
     httpPort: 0,
-    authorization: { timeout: 2000 },
+    authorization: {},
     noAuthUser: '',
     jetstream: {
       enabled: false,

@@ -72,10 +72,9 @@ export class Authenticator {
 
   /** Auth timeout in ms. */
   get timeout(): number {
-    // The config layer fills in 2000 when authorization.timeout is absent, so
-    // 2000 is read as "not set" here (an explicit `timeout: 2` with TLS gets 3s).
+    // Unset with TLS on: one second more than the TLS handshake timeout, as nats-server.
     const t = this.opts.timeout;
-    if (this.tlsTimeoutMs !== null && (t === undefined || t === DEFAULT_AUTH_TIMEOUT_MS)) return this.tlsTimeoutMs + 1000;
+    if (t === undefined && this.tlsTimeoutMs !== null) return this.tlsTimeoutMs + 1000;
     return t ?? DEFAULT_AUTH_TIMEOUT_MS;
   }
 
