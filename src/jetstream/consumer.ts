@@ -109,6 +109,8 @@ export class Consumer {
   // Replies to acks (double acks) that wait for the state to be persisted.
   private ackReplies: string[] = [];
   private saveScheduled = false;
+  /** A saveState() write has not finished yet. */
+  private saveInFlight = false;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -642,6 +644,7 @@ export class Consumer {
       if (!this.pending.has(sseq)) return;
       this.dropPending(sseq);
     }
+    // dropPending has moved the floor; this covers an 'all' ack that dropped nothing.
     this.updateAckFloor();
     this.ackFloorActive = nowNs();
     this.scheduleSave();
@@ -819,17 +822,28 @@ export class Consumer {
   private scheduleSave(): void {
     if (this.saveScheduled || this.stopped) return;
     this.saveScheduled = true;
-    setImmediate(() => {
-      this.saveScheduled = false;
-      const replies = this.ackReplies;
-      this.ackReplies = [];
-      const done = this.host.saveState(this);
-      const send = (): void => {
-        for (const r of replies) this.host.transport.publish(r, '', null, EMPTY);
-      };
-      if (done) done.then(send, send);
-      else send();
-    });
+    // While a save is being written, changes only mark the state dirty: the
+    // next save starts when it finishes and snapshots everything at once, so
+    // the state is encoded once per write instead of once per event-loop turn.
+    if (!this.saveInFlight) setImmediate(() => this.saveNow());
+  }
+
+  private saveNow(): void {
+    this.saveScheduled = false;
+    const replies = this.ackReplies;
+    this.ackReplies = [];
+    const done = this.host.saveState(this);
+    const send = (): void => {
+      for (const r of replies) this.host.transport.publish(r, '', null, EMPTY);
+    };
+    if (!done) return send();
+    this.saveInFlight = true;
+    const after = (): void => {
+      this.saveInFlight = false;
+      send();
+      if (this.saveScheduled) setImmediate(() => this.saveNow());
+    };
+    done.then(after, after);
   }
 
   private checkInactive(thresholdMs: number): void {

@@ -102,6 +102,8 @@ export class FileStore extends IndexedStore<FileEntry> {
   private blocks: MsgBlock[] = [];
   /** Sealed blocks holding a cache, least recently used first. */
   private readonly lru = new Set<MsgBlock>();
+  /** The last block in `lru` (most recently used), if known. */
+  private mru: MsgBlock | undefined;
   private readonly unsynced = new Set<MsgBlock>();
   private readonly toUnlink: MsgBlock[] = [];
   private floorDirty = false;
@@ -249,6 +251,7 @@ export class FileStore extends IndexedStore<FileEntry> {
       for (const b of this.blocks) b.closeFd();
       for (const b of this.toUnlink) b.closeFd();
       this.lru.clear();
+      this.mru = undefined;
       for (const b of this.blocks) b.cache = undefined;
     }
   }
@@ -372,6 +375,7 @@ export class FileStore extends IndexedStore<FileEntry> {
     if (i < 0 || b === this.active()) return;
     this.blocks.splice(i, 1);
     this.lru.delete(b);
+    if (this.mru === b) this.mru = undefined;
     const first = this.index.firstSeq();
     if (first !== undefined) {
       for (const t of b.tombTargets) if (t >= first && t < b.firstSeq) this.appendMarker(KIND_TOMBSTONE, t);
@@ -403,6 +407,9 @@ export class FileStore extends IndexedStore<FileEntry> {
   }
 
   private touch(b: MsgBlock): void {
+    // Reads in a row from one block (a consumer catching up) need no reordering.
+    if (this.mru === b) return;
+    this.mru = b;
     this.lru.delete(b);
     this.lru.add(b);
     if (this.lru.size <= this.cacheBlocks) return;
