@@ -812,11 +812,13 @@ export class ProtocolParser {
 // single cost of a 16 B publish); publishers mostly repeat a few subjects. So
 // a direct-mapped table keyed by an FNV-1a hash of the subject bytes hands
 // back the same string (hash already cached by V8) after a byte compare.
-// Shared by every connection (one thread); bounded: INTERN_SLOTS entries of
-// at most INTERN_MAX_LEN bytes, a collision just replaces the slot.
+// Shared by every connection (one thread) and of fixed size: INTERN_SLOTS
+// keys of at most INTERN_MAX_LEN bytes in one buffer (allocated on first
+// use); a collision just replaces the slot.
 const INTERN_SLOTS = 1024;
 const INTERN_MAX_LEN = 128;
-const internKeys: Buffer[] = new Array<Buffer>(INTERN_SLOTS).fill(EMPTY);
+let internKeys: Buffer = EMPTY;
+const internLens = new Int32Array(INTERN_SLOTS).fill(-1);
 const internStrs: string[] = new Array<string>(INTERN_SLOTS).fill('');
 
 /** buf[start, end) as a latin1 string, the same string object for the same bytes while cached. */
@@ -826,17 +828,18 @@ export function internSubject(buf: Buffer, start: number, end: number): string {
   let h = 0x811c9dc5;
   for (let k = start; k < end; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
   const slot = (h ^ (h >>> 16)) & (INTERN_SLOTS - 1);
-  const key = internKeys[slot]!;
-  if (key.length === n) {
+  const keys = internKeys;
+  const at = slot * INTERN_MAX_LEN;
+  if (internLens[slot] === n) {
     let k = 0;
-    while (k < n && key[k] === buf[start + k]) k++;
+    while (k < n && keys[at + k] === buf[start + k]) k++;
     if (k === n) return internStrs[slot]!;
   }
   const str = (buf as unknown as FastSlice).latin1Slice(start, end);
+  if (keys.length === 0) internKeys = Buffer.alloc(INTERN_SLOTS * INTERN_MAX_LEN);
   // A copy: the read chunk is not ours to keep.
-  const copy = Buffer.allocUnsafe(n);
-  buf.copy(copy, 0, start, end);
-  internKeys[slot] = copy;
+  buf.copy(internKeys, at, start, end);
+  internLens[slot] = n;
   internStrs[slot] = str;
   return str;
 }
