@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { startTern, type RunningServer } from '../helpers/servers.js';
-import { sleep, subj, until } from './helpers.js';
+import { subj, until, waitInterest } from './helpers.js';
 
 describe('cluster config block', { timeout: 30_000 }, () => {
   const procs: RunningServer[] = [];
@@ -37,8 +37,7 @@ describe('cluster config block', { timeout: 30_000 }, () => {
       const s = subj('cfg');
       const got: string[] = [];
       n1.subscribe(s, { callback: (_e, m) => void got.push(m.string()) });
-      await n1.flush();
-      await sleep(200);
+      await waitInterest([n1], [n2]);
       n2.publish(s, 'via config');
       await until(() => got.length === 1, 3000, 'routed');
     } finally {

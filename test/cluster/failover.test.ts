@@ -4,7 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { firstInfo, meshFormed, sleep, startNode, stopAll, subj, until, waitMesh, type ClusterNode } from './helpers.js';
+import { firstInfo, meshFormed, sleep, startNode, stopAll, subj, until, waitInterest, waitMesh, type ClusterNode } from './helpers.js';
 
 describe('5 nodes from one seed', { timeout: 60_000 }, () => {
   const nodes: ClusterNode[] = [];
@@ -20,8 +20,7 @@ describe('5 nodes from one seed', { timeout: 60_000 }, () => {
       const s = subj('five');
       const got = conns.map(() => 0);
       conns.forEach((c, i) => c.subscribe(s, { callback: () => void got[i]!++ }));
-      await Promise.all(conns.map((c) => c.flush()));
-      await sleep(300);
+      await waitInterest(conns, [conns[4]!]);
       conns[4]!.publish(s, 'x');
       await conns[4]!.flush();
       await until(() => got.every((n) => n === 1), 3000, 'one copy on each of 5 nodes');
@@ -58,8 +57,7 @@ describe('kill -9 of a node', { timeout: 60_000 }, () => {
     const gotB: string[] = [];
     onA.subscribe(s, { callback: (_e, m) => void gotA.push(m.string()) });
     nb.subscribe(s, { callback: (_e, m) => void gotB.push(m.string()) });
-    await Promise.all([onA.flush(), nb.flush()]);
-    await sleep(200);
+    await waitInterest([onA, nb], [nc]);
     nc.publish(s, 'before');
     await until(() => gotA.length === 1 && gotB.length === 1, 3000, 'delivery before the kill');
 
@@ -92,8 +90,7 @@ describe('kill -9 of a node', { timeout: 60_000 }, () => {
     const s2 = subj('rejoined');
     const gotC: string[] = [];
     nc.subscribe(s2, { callback: (_e, m) => void gotC.push(m.string()) });
-    await nc.flush();
-    await sleep(200);
+    await waitInterest([nc], [na]);
     na.publish(s2, 'from restarted A');
     await until(() => gotC.length === 1, 3000, 'restarted A routes to C');
   });
@@ -135,8 +132,7 @@ describe('--no_advertise', { timeout: 30_000 }, () => {
       const s = subj('noadv');
       const got: string[] = [];
       nb.subscribe(s, { callback: (_e, m) => void got.push(m.string()) });
-      await nb.flush();
-      await sleep(200);
+      await waitInterest([nb], [na]);
       na.publish(s, 'routed');
       await until(() => got.length === 1, 3000, 'routed without advertising');
     } finally {

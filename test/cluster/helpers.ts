@@ -1,6 +1,7 @@
 // Cluster test helpers: Tern (or nats-server) nodes on free ports joined by
 // routes, the first INFO a client sees, and waiting for a full mesh.
 import { connect as tcpConnect } from 'node:net';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { startServer, type RunningServer, type ServerKind } from '../helpers/servers.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -84,4 +85,38 @@ export async function waitMesh(nodes: ClusterNode[], timeout = 5000): Promise<vo
 
 export async function stopAll(nodes: (ClusterNode | undefined)[]): Promise<void> {
   await Promise.all(nodes.map((n) => (n ? n.kill() : Promise.resolve())));
+}
+
+/**
+ * Wait until the subscriptions (and unsubscriptions) each connection in
+ * `subscribers` has made so far are known on the nodes of `publishers`.
+ * A route is one ordered stream: a probe published by a subscriber after its
+ * SUB/UNSUB reaches the publisher's node after the RS+/RS- it caused, so once
+ * the publisher receives the probe the interest is there. Unlike a fixed
+ * sleep this holds however loaded the machine is.
+ */
+export async function waitInterest(subscribers: NatsConnection[], publishers: NatsConnection[], timeout = 5000): Promise<void> {
+  for (const pub of publishers) {
+    const probe = subj('probe');
+    const seen = new Set<number>();
+    const ps = pub.subscribe(probe, { callback: (_e, m) => void seen.add(Number(m.string())) });
+    try {
+      await pub.flush();
+      for (const [i, sub] of subscribers.entries()) {
+        if (sub === pub) continue; // same connection: the server already processed the SUBs in order
+        await until(
+          async () => {
+            sub.publish(probe, String(i));
+            await sub.flush();
+            await pub.flush();
+            return seen.has(i);
+          },
+          timeout,
+          `interest of subscriber ${i} at the publisher's node`,
+        );
+      }
+    } finally {
+      ps.unsubscribe();
+    }
+  }
 }

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { sleep, startNode, stopAll, subj, until, waitMesh, type ClusterNode } from './helpers.js';
+import { sleep, startNode, stopAll, subj, until, waitInterest, waitMesh, type ClusterNode } from './helpers.js';
 
 describe('mixed cluster with a nats-server node', { timeout: 60_000 }, () => {
   let g: ClusterNode, t1: ClusterNode, t2: ClusterNode;
@@ -32,8 +32,7 @@ describe('mixed cluster with a nats-server node', { timeout: 60_000 }, () => {
     const onT: string[] = [];
     ng.subscribe(`${s}.>`, { callback: (_e, m) => void onG.push(`${m.subject}:${m.string()}:${m.headers?.get('X-K') ?? ''}`) });
     n1.subscribe(`${s}.*`, { callback: (_e, m) => void onT.push(`${m.subject}:${m.string()}:${m.headers?.get('X-K') ?? ''}`) });
-    await Promise.all([ng.flush(), n1.flush()]);
-    await sleep(300);
+    await waitInterest([ng, n1], [n2, ng]);
     const h = headers();
     h.set('X-K', 'v');
     n2.publish(`${s}.a`, 'from-tern', { headers: h });
@@ -48,8 +47,7 @@ describe('mixed cluster with a nats-server node', { timeout: 60_000 }, () => {
   it('request/reply and queue groups across Tern and nats-server', async () => {
     const s = subj('mixsvc');
     ng.subscribe(s, { queue: 'svc', callback: (_e, m) => void m.respond('go') });
-    await ng.flush();
-    await sleep(300);
+    await waitInterest([ng], [n1]);
     const r = await n1.request(s, 'q', { timeout: 2000 });
     assert.equal(r.string(), 'go');
 
@@ -58,8 +56,7 @@ describe('mixed cluster with a nats-server node', { timeout: 60_000 }, () => {
     const seen = new Set<string>();
     ng.subscribe(q, { queue: 'w', callback: (_e, m) => void (counts[0]!++, seen.add(m.string())) });
     n2.subscribe(q, { queue: 'w', callback: (_e, m) => void (counts[1]!++, seen.add(m.string())) });
-    await Promise.all([ng.flush(), n2.flush()]);
-    await sleep(300);
+    await waitInterest([ng, n2], [n1]);
     for (let i = 0; i < 1000; i++) n1.publish(q, String(i));
     await n1.flush();
     await until(() => seen.size === 1000, 5000, '1,000 queue messages');

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startNode, stopAll, sleep, subj, until, waitMesh, type ClusterNode } from './helpers.js';
+import { startNode, stopAll, sleep, subj, until, waitInterest, waitMesh, type ClusterNode } from './helpers.js';
 
 describe('queue group weighted by member count across nodes', { timeout: 60_000 }, () => {
   let a: ClusterNode, b: ClusterNode, c: ClusterNode;
@@ -27,8 +27,7 @@ describe('queue group weighted by member count across nodes', { timeout: 60_000 
     let onC = 0;
     nb.subscribe(s, { queue: q, callback: () => void onB++ });
     for (let i = 0; i < 3; i++) nc.subscribe(s, { queue: q, callback: () => void onC++ });
-    await Promise.all([nb.flush(), nc.flush()]);
-    await sleep(500); // RS+ with the final weights reaches A
+    await waitInterest([nb, nc], [na]); // RS+ with the final weights reached A
     const total = 4000;
     for (let i = 0; i < total; i++) na.publish(s, 'x');
     await na.flush();
@@ -46,13 +45,11 @@ describe('queue group weighted by member count across nodes', { timeout: 60_000 
     let onC = 0;
     const bSubs = [0, 1, 2].map(() => nb.subscribe(s, { queue: q, callback: () => void onB++ }));
     nc.subscribe(s, { queue: q, callback: () => void onC++ });
-    await Promise.all([nb.flush(), nc.flush()]);
-    await sleep(500);
+    await waitInterest([nb, nc], [na]);
     // Now B drops to one member: 1 vs 1.
     bSubs[1]!.unsubscribe();
     bSubs[2]!.unsubscribe();
-    await nb.flush();
-    await sleep(500);
+    await waitInterest([nb], [na]);
     const total = 4000;
     for (let i = 0; i < total; i++) na.publish(s, 'x');
     await na.flush();

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { startNode, stopAll, subj, sleep, until, waitMesh, type ClusterNode } from './helpers.js';
+import { startNode, stopAll, subj, sleep, until, waitInterest, waitMesh, type ClusterNode } from './helpers.js';
 
 function collect(nc: NatsConnection, subject: string, queue?: string): Msg[] {
   const got: Msg[] = [];
@@ -42,8 +42,7 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
   it('delivers a message published on C to a subscriber on B', async () => {
     const s = subj('pubc');
     const got = collect(nb, s);
-    await nb.flush();
-    await sleep(150); // RS+ reaches C
+    await waitInterest([nb], [nc]);
     nc.publish(s, 'hello from C');
     await until(() => got.length === 1, 3000, 'delivery on B');
     assert.equal(got[0]!.string(), 'hello from C');
@@ -56,8 +55,7 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
     const star = collect(nb, `${base}.*`);
     const gt = collect(nb, `${base}.>`);
     const onC = collect(nc, `${base}.>`);
-    await Promise.all([nb.flush(), nc.flush()]);
-    await sleep(200);
+    await waitInterest([nb, nc], [na]);
     na.publish(`${base}.x`, '1');
     na.publish(`${base}.x.y`, '2');
     await until(() => star.length === 1 && gt.length === 2 && onC.length === 2, 3000, 'wildcard delivery');
@@ -70,13 +68,11 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
   it('propagates unsubscribe: remote interest goes away', async () => {
     const s = subj('unsub');
     const sub = nb.subscribe(s, { callback: () => {} });
-    await nb.flush();
-    await sleep(150);
+    await waitInterest([nb], [nc]);
     // Interest exists: a request gets no 503 but times out (nobody replies).
     await assert.rejects(nc.request(s, '', { timeout: 300 }), (e: Error) => /TIMEOUT/i.test(`${e.message} ${(e as { code?: string }).code ?? ''}`) || e.name === 'TimeoutError');
     sub.unsubscribe();
-    await nb.flush();
-    await sleep(150);
+    await waitInterest([nb], [nc]);
     await assert.rejects(nc.request(s, '', { timeout: 1000 }), (e: Error) => /no responders/i.test(`${e.message} ${e.name}`));
   });
 
@@ -86,8 +82,7 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
         m.respond(`echo:${m.string()}`);
       },
     });
-    await nb.flush();
-    await sleep(150);
+    await waitInterest([nb], [nc, na]);
     const r = await nc.request(s, 'ping', { timeout: 2000 });
     assert.equal(r.string(), 'echo:ping');
     const r2 = await na.request(s, 'again', { timeout: 2000 });
@@ -97,8 +92,7 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
   it('carries headers and reply subjects over routes (HMSG)', async () => {
     const s = subj('hdr');
     const got = collect(nc, s);
-    await nc.flush();
-    await sleep(150);
+    await waitInterest([nc], [na]);
     const h = headers();
     h.set('X-Trace', 'abc');
     na.publish(s, 'payload', { headers: h, reply: 'reply.to.me' });
@@ -121,9 +115,8 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
         },
       }),
     );
-    await Promise.all([na, nb, nc].map((x) => x.flush()));
-    await sleep(200);
     const pubs = [na, nb, nc];
+    await waitInterest(pubs, pubs);
     for (let i = 0; i < 3000; i++) pubs[i % 3]!.publish(s, String(i));
     await Promise.all(pubs.map((x) => x.flush()));
     await until(() => seen.size === 3000, 10_000, '3,000 distinct messages');
@@ -149,8 +142,7 @@ describe('3-node cluster from one seed', { timeout: 60_000 }, () => {
         });
       }
     }
-    await Promise.all([nb.flush(), nc.flush()]);
-    await sleep(200);
+    await waitInterest([nb, nc], [na]);
     for (let i = 0; i < 3000; i++) na.publish(s, String(i));
     await na.flush();
     await until(() => seen.size === 3000, 10_000, '3,000 distinct messages');
