@@ -49,9 +49,11 @@ test('`nats-server -c file` from PATH runs Tern in the same process and writes n
     const info = nc.info!;
     assert.equal(info.proto, 1);
     assert.match(info.version, /^2\.10\./);
-    const sub = nc.subscribe('wrapper.check', { max: 1 });
+    const sub = nc.subscribe('wrapper.check', { max: 1, timeout: 5000 });
     nc.publish('wrapper.check', 'hello');
-    for await (const m of sub) assert.equal(m.string(), 'hello');
+    const got: string[] = [];
+    for await (const m of sub) got.push(m.string());
+    assert.deepEqual(got, ['hello']);
     await nc.close();
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

@@ -111,10 +111,12 @@ for (const kind of serverKinds()) {
       })();
       nc.publish('billing.nope', 'x');
       await nc.flush().catch(() => undefined);
-      const sub = nc.subscribe('orders.ok', { max: 1 });
+      const sub = nc.subscribe('orders.ok', { max: 1, timeout: 5000 });
       await nc.flush();
       spy.write('PUB orders.ok 2\r\nhi\r\n');
-      for await (const m of sub) assert.equal(m.string(), 'hi');
+      const got: string[] = [];
+      for await (const m of sub) got.push(m.string());
+      assert.deepEqual(got, ['hi']);
       assert.equal(nc.isClosed(), false);
       assert.ok(errors.some((e) => /Permissions Violation for Publish to "billing\.nope"/i.test(e)), JSON.stringify(errors));
       await nc.close();

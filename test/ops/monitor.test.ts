@@ -197,10 +197,8 @@ describe('monitoring endpoints, Tern vs nats-server', () => {
 
   it('Tern has every field nats-server has, with the same JSON types and order of connection fields', (t) => {
     const ref = observed.get('nats-server');
-    if (!ref) {
-      t.diagnostic('TERN_ONLY=1: no reference to compare with');
-      return;
-    }
+    // Reported as skipped, not passed: without the reference nothing was compared.
+    if (!ref) return t.skip('TERN_ONLY=1: no reference to compare with');
     const ours = observed.get('tern')!;
     assertSameShape('varz', ref.varz, ours.varz);
     assertSameShape('connz', ref.connz, ours.connz);

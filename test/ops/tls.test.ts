@@ -25,9 +25,11 @@ for (const kind of serverKinds()) {
       assert.equal(raw.info.tls_verify, undefined);
       raw.close();
       const nc = await connect({ servers: srv.url, tls: { caFile: certs.ca } });
-      const sub = nc.subscribe('tls.hello', { max: 1 });
+      const sub = nc.subscribe('tls.hello', { max: 1, timeout: 5000 });
       nc.publish('tls.hello', 'secret');
-      for await (const m of sub) assert.equal(m.string(), 'secret');
+      const got: string[] = [];
+      for await (const m of sub) got.push(m.string());
+      assert.deepEqual(got, ['secret']);
       await nc.close();
     });
 
