@@ -109,20 +109,31 @@ test('--signal sends the mapped signal to the pid given or in the pid file', asy
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 10));
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
-    const pidFile = join(dir, `${cmd}.pid`);
-    writeFileSync(pidFile, `${child.pid}\n`);
-    // Alternate between an explicit pid, a pid file argument, and the config's pidfile.
-    const r =
-      cmd === 'term'
-        ? tern(['--signal', `${cmd}=${child.pid}`])
-        : cmd === 'reload'
-          ? tern(['-sl', `${cmd}=${pidFile}`])
-          : tern(['--signal', cmd, '-c', conf(`pidfile: "${pidFile}"\n`)]);
-    assert.equal(r.code, 0, r.stderr);
-    await exited;
-    assert.match(out, new RegExp(`got ${sig}`));
+    try {
+      // Bounded: a child that dies or never starts fails the test instead of hanging it.
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('ready')) {
+        assert.ok(child.exitCode === null && Date.now() < deadline, `signal child did not start (output ${JSON.stringify(out)})`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const pidFile = join(dir, `${cmd}.pid`);
+      writeFileSync(pidFile, `${child.pid}\n`);
+      // Alternate between an explicit pid, a pid file argument, and the config's pidfile.
+      const r =
+        cmd === 'term'
+          ? tern(['--signal', `${cmd}=${child.pid}`])
+          : cmd === 'reload'
+            ? tern(['-sl', `${cmd}=${pidFile}`])
+            : tern(['--signal', cmd, '-c', conf(`pidfile: "${pidFile}"\n`)]);
+      assert.equal(r.code, 0, r.stderr);
+      const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 10_000).unref())]);
+      assert.equal(timedOut, false, `child did not exit after ${cmd}`);
+      assert.match(out, new RegExp(`got ${sig}`));
+    } finally {
+      // The child loops forever: never leave it behind when an assertion failed.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   }
 });
 

@@ -14,6 +14,9 @@ export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-se
 
 export type ServerKind = 'tern' | 'nats-server';
 
+/** How long stop()/kill() wait for the process to exit before SIGKILL and an error. */
+const STOP_TIMEOUT_MS = 15_000;
+
 export interface PortsFile {
   nats?: string[];
   monitoring?: string[];
@@ -95,9 +98,21 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   const u = new URL(ports.nats[0]!);
   const host = u.hostname === '0.0.0.0' ? '127.0.0.1' : u.hostname;
   const port = Number(u.port);
+  // Bounded: a server that ignores the signal is killed and reported, never left
+  // running or hanging the suite's after() hooks.
   const stopWith = async (sig: NodeJS.Signals): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(sig);
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      exited.then(() => false),
+      new Promise<boolean>((res) => (timer = setTimeout(() => res(true), STOP_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!late) return;
+    proc.kill('SIGKILL');
     await exited;
+    throw new Error(`${kind} (pid ${proc.pid}) did not exit within ${STOP_TIMEOUT_MS} ms of ${sig}; killed:\n${out.slice(-2000)}`);
   };
   return {
     kind,
