@@ -127,7 +127,10 @@ export class FileStore extends IndexedStore<FileEntry> {
     if (typeof sync === 'number') {
       if (!(sync > 0)) throw new StoreError('io', `invalid sync interval ${sync}`);
       this.syncTimer = setInterval(() => {
-        if (this.unsynced.size > 0 || this.active().pending) this.sync().catch(() => {});
+        // A failed store has nothing more to sync; the failure was logged once where it happened.
+        if (this.failure !== undefined) return;
+        // Rejections need no handling here: flushLoop logged them and rejected every waiter.
+        if (this.unsynced.size > 0 || this.active().pending) this.sync().catch(() => undefined);
       }, sync);
       this.syncTimer.unref();
     }
@@ -236,6 +239,8 @@ export class FileStore extends IndexedStore<FileEntry> {
   }
 
   sync(): Promise<void> {
+    // After a write failure no flush runs again: a waiter would never settle (and pile up).
+    if (this.failure !== undefined) return Promise.reject(new StoreError('io', this.failure.message));
     this.forceSync = true;
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
@@ -246,7 +251,8 @@ export class FileStore extends IndexedStore<FileEntry> {
   protected async close(): Promise<void> {
     if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
     try {
-      await this.sync();
+      // A failed store cannot sync; its writers were already told, so closing must still work.
+      if (this.failure === undefined) await this.sync();
     } finally {
       for (const b of this.blocks) b.closeFd();
       for (const b of this.toUnlink) b.closeFd();
