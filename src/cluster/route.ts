@@ -291,6 +291,8 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
     server.stats.inBytes += pa.size;
     if (account !== GLOBAL_ACCOUNT || !this.registered) return;
     const r = server.sublist.match(pa.subject) as SublistMatch<Subscription>;
+    // The route parser's subject is the latin1 text of the line's subject bytes.
+    pa.shownIsSubject = true;
     if (pa.replyEnd - pa.replyStart > 9 && pa.buf[pa.replyStart] === 36) {
       const at = jsAckDeliverIdx(pa.buf, pa.replyStart, pa.replyEnd);
       if (at > 0) pa = withShownSubject(pa, at);

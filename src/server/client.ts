@@ -84,7 +84,6 @@ export interface ConnectionSnapshot {
 }
 
 const MSG_BYTES = Buffer.from('MSG ', 'latin1');
-const HMSG_BYTES = Buffer.from('HMSG ', 'latin1');
 const PONG = Buffer.from('PONG\r\n', 'latin1');
 const PING = Buffer.from('PING\r\n', 'latin1');
 const OK = Buffer.from('+OK\r\n', 'latin1');
@@ -140,6 +139,8 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
   stallOn: DrainTarget | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private paused = false;
+  /** deliver() skips the pending checks while out.len + message <= room (see checkRoom). */
+  private room = 0;
 
   private l1 = new Map<string, SublistMatch<Subscription>>();
   private l1genid = -1;
@@ -448,44 +449,41 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
    */
   deliver(sub: Subscription, pa: PubArgs, data: Buffer, start: number): boolean {
     if (this.closed) return false;
+    const hdr = pa.hdr;
+    if (hdr >= 0 && !this.headers) return this.deliverWithoutHeaders(sub, pa, data, start);
     const src = pa.buf;
-    const out = this.out;
-    let hdr = pa.hdr;
-    let size = pa.size;
-    let dataStart = start;
-    let szb: Buffer | null = null;
-    if (hdr >= 0 && !this.headers) {
-      // Headerless subscriber: the payload only, as a plain MSG.
-      dataStart = start + hdr;
-      size -= hdr;
-      hdr = -1;
-      szb = Buffer.from(String(size), 'latin1');
-    }
-    const subjLen = pa.subjEnd - pa.subjStart;
+    const size = pa.size;
     const replyLen = pa.replyEnd - pa.replyStart;
-    const szLen = szb === null ? pa.szbEnd - pa.szbStart : szb.length;
+    // A literal subscription's "<subject> <sid> " is built once (see Subscription.literalPrefix).
+    const prefix = pa.shownIsSubject ? sub.literalPrefix : null;
     const lineLen =
-      (hdr >= 0 ? 5 + (pa.hdbEnd - pa.hdbStart) + 1 : 4) + subjLen + sub.sidBytes.length + (replyLen > 0 ? replyLen + 1 : 0) + szLen + 2;
+      (hdr >= 0 ? 6 + (pa.hdbEnd - pa.hdbStart) : 4) +
+      (prefix !== null ? prefix.length : pa.subjEnd - pa.subjStart + sub.sidBytes.length) +
+      (replyLen > 0 ? replyLen + 1 : 0) +
+      (pa.szbEnd - pa.szbStart) +
+      2;
     const total = lineLen + size + 2;
-
-    const pending = out.pending + this.socket.writableLength;
-    if (pending + total > this.maxPending) {
-      this.slowConsumer(pending + total);
-      return false;
-    }
-    if (pending > this.stallAt) {
-      const producer = this.server.currentReader;
-      if (producer !== null && producer !== this) producer.stallOn = this;
-    }
+    const out = this.out;
+    // One comparison while well below the limits; checkRoom() does the exact checks.
+    if (out.len + total > this.room && !this.checkRoom(total)) return false;
 
     out.ensure(lineLen + (size < LARGE_PAYLOAD ? size + 2 : 0));
     const b = out.buf;
     let p = out.len;
+    if (hdr >= 0) {
+      b[p++] = 72; // H
+    }
+    b[p] = 77; // MSG
+    b[p + 1] = 83;
+    b[p + 2] = 71;
+    b[p + 3] = 32;
+    p += 4;
     // Short pieces are copied with a loop: Buffer.copy costs a native call and a view allocation each.
-    if (hdr >= 0) p = copySmall(HMSG_BYTES, 0, 5, b, p);
-    else p = copySmall(MSG_BYTES, 0, 4, b, p);
-    p = copySmall(src, pa.subjStart, pa.subjEnd, b, p);
-    p = copySmall(sub.sidBytes, 0, sub.sidBytes.length, b, p);
+    if (prefix !== null) p = copySmall(prefix, 0, prefix.length, b, p);
+    else {
+      p = copySmall(src, pa.subjStart, pa.subjEnd, b, p);
+      p = copySmall(sub.sidBytes, 0, sub.sidBytes.length, b, p);
+    }
     if (replyLen > 0) {
       p = copySmall(src, pa.replyStart, pa.replyEnd, b, p);
       b[p++] = 32;
@@ -494,27 +492,84 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
       p = copySmall(src, pa.hdbStart, pa.hdbEnd, b, p);
       b[p++] = 32;
     }
-    if (szb === null) p = copySmall(src, pa.szbStart, pa.szbEnd, b, p);
-    else p = copySmall(szb, 0, szb.length, b, p);
+    p = copySmall(src, pa.szbStart, pa.szbEnd, b, p);
     b[p++] = 13;
     b[p++] = 10;
     if (size < LARGE_PAYLOAD) {
       // Payload and its trailing CRLF in one copy.
       const n = size + 2;
-      if (n <= 64) p = copySmall(data, dataStart, dataStart + n, b, p);
+      if (n <= 64) p = copySmall(data, start, start + n, b, p);
       else {
-        b.set(pa.bodyView(data, dataStart, n), p);
+        b.set(pa.bodyView(data, start, n), p);
         p += n;
       }
       out.len = p;
     } else {
       out.len = p;
-      out.appendShared(data.subarray(dataStart, dataStart + size + 2));
+      this.appendLarge(data.subarray(start, start + size + 2));
     }
+    return this.deliveredOne(size, replyLen, pa);
+  }
+
+  /** HMSG to a subscriber that did not ask for headers: the payload only, as a plain MSG (rare). */
+  private deliverWithoutHeaders(sub: Subscription, pa: PubArgs, data: Buffer, start: number): boolean {
+    const src = pa.buf;
+    const dataStart = start + pa.hdr;
+    const size = pa.size - pa.hdr;
+    const szb = Buffer.from(String(size), 'latin1');
+    const replyLen = pa.replyEnd - pa.replyStart;
+    const lineLen = 4 + (pa.subjEnd - pa.subjStart) + sub.sidBytes.length + (replyLen > 0 ? replyLen + 1 : 0) + szb.length + 2;
+    const out = this.out;
+    if (out.len + lineLen + size + 2 > this.room && !this.checkRoom(lineLen + size + 2)) return false;
+    out.append(MSG_BYTES);
+    out.appendRange(src, pa.subjStart, pa.subjEnd);
+    out.append(sub.sidBytes);
+    if (replyLen > 0) {
+      out.appendRange(src, pa.replyStart, pa.replyEnd);
+      out.appendByte(32);
+    }
+    out.append(szb);
+    out.appendCRLF();
+    if (size < LARGE_PAYLOAD) out.appendRange(data, dataStart, dataStart + size + 2);
+    else this.appendLarge(data.subarray(dataStart, dataStart + size + 2));
+    return this.deliveredOne(size, replyLen, pa);
+  }
+
+  /** Queue a large payload without copying; its bytes moved out of `out.len`, so the room is re-checked next time. */
+  private appendLarge(body: Buffer): void {
+    this.out.appendShared(body);
+    this.room = 0;
+  }
+
+  private deliveredOne(size: number, replyLen: number, pa: PubArgs): true {
     this.stats.outMsgs++;
     this.stats.outBytes += size;
     if (replyLen > 0 && this.permissions !== null && this.permissions.tracksReplies) this.permissions.grantReply(pa.replyString());
     if (!this.dirty) this.server.markDirty(this);
+    return true;
+  }
+
+  /**
+   * The exact pending checks, run when `out.len + total` passes `room`: close
+   * a slow consumer at max_pending; ask the producer to stall above 75% of it.
+   * Then `room` is what `out.len` may reach before the next check: bytes in
+   * the socket only shrink between our writes (flush resets `room`), so a
+   * check against a stale room is only ever too early, never too late.
+   */
+  private checkRoom(total: number): boolean {
+    const out = this.out;
+    const queued = out.pending - out.len + this.socket.writableLength;
+    const pending = out.len + queued;
+    if (pending + total > this.maxPending) {
+      this.slowConsumer(pending + total);
+      return false;
+    }
+    if (pending > this.stallAt) {
+      const producer = this.server.currentReader;
+      if (producer !== null && producer !== this) producer.stallOn = this;
+    }
+    // Above the stall mark this stays below out.len: every delivery re-checks, as before.
+    this.room = this.stallAt - queued;
     return true;
   }
 
@@ -561,6 +616,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     if (out.pending === 0) return;
     const n = out.pending;
     const ok = out.flushTo(this.socket);
+    this.room = 0;
     this.server.stats.outBytesWritten += n;
     this.server.flushSizes.observe(n);
     if (!ok && this.deadlineTimer === null && this.server.options.writeDeadline > 0) this.armWriteDeadline();

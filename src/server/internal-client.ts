@@ -101,6 +101,7 @@ export class InternalClient implements SubscriptionOwner {
     pa.hdr = hl;
     pa.size = total;
     pa.subject = subj.toString('latin1');
+    pa.shownIsSubject = true;
     const data = hdr ? Buffer.concat([hdr, body, CRLF]) : Buffer.concat([body, CRLF]);
     const s = this.server;
     s.stats.inMsgs++;

@@ -42,6 +42,12 @@ export class PubArgs {
   /** Total bytes (headers + payload). */
   size = 0;
   subject = '';
+  /**
+   * The control line's subject bytes are exactly `subject` (the match key).
+   * False when a line shows another subject than the one routed on (JetStream
+   * deliveries), so literal subscriptions' cached prefixes must not be used.
+   */
+  shownIsSubject = false;
   // bodyView's cache: one view per message body, shared by all its deliveries.
   private vData: Buffer = EMPTY;
   private vStart = -1;
@@ -803,6 +809,7 @@ export class ProtocolParser {
       return false;
     }
     pa.subject = internSubject(src, pa.subjStart, pa.subjEnd);
+    pa.shownIsSubject = true;
     return true;
   }
 }

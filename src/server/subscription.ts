@@ -40,6 +40,13 @@ export class Subscription implements SublistEntry {
   weight = 1;
   /** ` <sid> ` as bytes: the per-subscription part of a MSG line, built once. */
   readonly sidBytes: Buffer;
+  /**
+   * `<subject> <sid> ` as bytes when the subject has no wildcard: every
+   * message this subscription matches shows exactly this subject, so a MSG
+   * line is the verb, this prefix, [reply], size (one copy instead of three).
+   * Null for wildcard subscriptions and for owners other than clients.
+   */
+  readonly literalPrefix: Buffer | null;
 
   constructor(
     readonly subject: string,
@@ -48,7 +55,18 @@ export class Subscription implements SublistEntry {
     readonly owner: SubscriptionOwner,
   ) {
     this.sidBytes = Buffer.from(` ${sid} `, 'latin1');
+    this.literalPrefix = owner.kind !== 'client' || hasWildcard(subject) ? null : Buffer.from(`${subject} ${sid} `, 'latin1');
   }
+}
+
+/** A `*` or `>` token anywhere in the subject. */
+function hasWildcard(subject: string): boolean {
+  const n = subject.length;
+  for (let i = 0; i < n; i++) {
+    const c = subject.charCodeAt(i);
+    if ((c === 42 || c === 62) && (i === 0 || subject.charCodeAt(i - 1) === 46) && (i + 1 === n || subject.charCodeAt(i + 1) === 46)) return true;
+  }
+  return false;
 }
 
 /** Headers of a routed message (null when it has none); copies nothing, valid during deliver(). */
