@@ -4,6 +4,15 @@ import assert from 'node:assert/strict';
 import { StoreError, buildHeaders, nowNs, type StreamStore } from '../../src/jetstream/store/mod.js';
 import { kinds, msgsOf, removeTempDirs, sleep } from './store-helpers.js';
 
+/** Poll a condition every 10 ms; fail with `what` after `timeout` ms. */
+async function until(pred: () => boolean, what: string, timeout = 5000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!pred()) {
+    assert.ok(Date.now() < deadline, `${what}: not within ${timeout} ms`);
+    await sleep(10);
+  }
+}
+
 after(removeTempDirs);
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -246,20 +255,26 @@ for (const kind of kinds) {
     });
 
     it('max_age expires messages in the background', async () => {
-      const s = kind.open({ max_age: 300_000_000 }); // 300ms
+      // Waits are conditions with deadlines, and max_age leaves a wide margin, so a
+      // loaded machine can neither expire the young messages early nor miss the timer.
+      const MAX_AGE_MS = 1000;
+      const s = kind.open({ max_age: MAX_AGE_MS * 1_000_000 });
+      const t0 = Date.now();
       s.store('age', null, b('old'), nowNs() - 10_000_000_000n); // already 10s old
       s.store('age', null, b('a'));
       s.store('age', null, b('b'));
-      await sleep(60);
-      assert.equal(s.state().messages, 2, 'the stale message went at once');
+      await until(() => s.state().messages === 2, 'the stale message goes at once');
+      assert.ok(Date.now() - t0 < MAX_AGE_MS, 'only the stale message went');
       assert.equal(s.state().first_seq, 2);
-      await sleep(450);
+      await until(() => s.state().messages === 0, 'a and b expire in the background');
+      assert.ok(Date.now() - t0 >= MAX_AGE_MS, `expired after ${Date.now() - t0} ms, before max_age`);
       const st = s.state();
       assert.deepEqual([st.messages, st.first_seq, st.last_seq], [0, 4, 3]);
+      const t1 = Date.now();
       s.store('age', null, b('c'));
-      assert.equal(s.state().messages, 1, 'the timer re-arms for new messages');
-      await sleep(450);
-      assert.equal(s.state().messages, 0);
+      assert.equal(s.state().messages, 1);
+      await until(() => s.state().messages === 0, 'the timer re-arms for new messages');
+      assert.ok(Date.now() - t1 >= MAX_AGE_MS, `c expired after ${Date.now() - t1} ms, before max_age`);
       await s.stop();
     });
 
