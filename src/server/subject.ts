@@ -1,5 +1,6 @@
-// Subject rules shared by the parser, the sublist, permissions, JetStream and
-// mappings. They follow nats-server 2.9 (checked against the reference server
+// Subject rules shared by the parser, the sublist, permissions, JetStream (the
+// stream store too), mappings and the bridge: the one home of the subject
+// grammar. They follow nats-server 2.9 (checked against the reference server
 // with raw SUB lines):
 //   - tokens are separated by '.', and no token may be empty ("", ".a", "a.",
 //     "a..b" are invalid);
@@ -15,40 +16,42 @@ const STAR = 0x2a; // '*'
 const GT = 0x3e; // '>'
 
 function isWhitespace(c: number): boolean {
-  // space, \t, \n, \v, \f, \r
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  // space, \t, \n, \v, \f, \r; the first test lets every printable character out at once
+  return c <= 0x20 && (c === 0x20 || (c >= 0x09 && c <= 0x0d));
+}
+
+/** 1 for a one-character '*' token, 2 for '>', 0 otherwise. */
+function wildcardKind(s: string, start: number, end: number): 0 | 1 | 2 {
+  if (end - start !== 1) return 0;
+  const c = s.charCodeAt(start);
+  return c === STAR ? 1 : c === GT ? 2 : 0;
 }
 
 /**
  * Scans a subject and reports whether it is valid and whether it has wildcard
  * tokens. Returns 0 for invalid, 1 for a valid literal, 2 for a valid subject
- * with wildcards.
+ * with wildcards. A token is only inspected as a wildcard when it ends, so the
+ * per-character work is one '.' test and one whitespace test.
  */
 function classify(s: string): 0 | 1 | 2 {
   const len = s.length;
   if (len === 0) return 0;
   let tokenStart = 0;
   let wild = false;
-  let sawFwc = false;
-  for (let i = 0; i <= len; i++) {
-    const c = i < len ? s.charCodeAt(i) : DOT; // virtual '.' closes the last token
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
     if (c === DOT) {
-      const tlen = i - tokenStart;
-      if (tlen === 0 || sawFwc) return 0; // empty token, or anything after '>'
-      if (tlen === 1) {
-        const t = s.charCodeAt(tokenStart);
-        if (t === STAR) wild = true;
-        else if (t === GT) {
-          wild = true;
-          sawFwc = true;
-        }
-      }
+      if (i === tokenStart) return 0; // empty token
+      const w = wildcardKind(s, tokenStart, i);
+      if (w === 2) return 0; // '>' followed by more tokens
+      if (w === 1) wild = true;
       tokenStart = i + 1;
     } else if (isWhitespace(c)) {
       return 0;
     }
   }
-  return wild ? 2 : 1;
+  if (tokenStart === len) return 0; // trailing '.'
+  return wild || wildcardKind(s, tokenStart, len) !== 0 ? 2 : 1;
 }
 
 /** A subject acceptable for SUB: may contain '*' and a final '>'. */
@@ -77,27 +80,35 @@ export function isValidQueueName(q: string): boolean {
   return true;
 }
 
+/**
+ * True when some token is exactly '*' or '>'. Unlike subjectHasWildcard this
+ * does not validate: the stream store asks it of request filters that may be
+ * anything, and an invalid filter with a wildcard must still take the
+ * matching path rather than the literal lookup.
+ */
+export function hasWildcardToken(s: string): boolean {
+  let start = 0;
+  for (;;) {
+    const dot = s.indexOf('.', start);
+    const end = dot === -1 ? s.length : dot;
+    if (wildcardKind(s, start, end) !== 0) return true;
+    if (dot === -1) return false;
+    start = dot + 1;
+  }
+}
+
 /** End index (exclusive) of the token starting at `start`. */
 function tokenEnd(s: string, start: number): number {
   const i = s.indexOf('.', start);
   return i === -1 ? s.length : i;
 }
 
-function isTok(s: string, start: number, end: number, code: number): boolean {
-  return end - start === 1 && s.charCodeAt(start) === code;
-}
-
-function tokensEqual(a: string, as: number, ae: number, b: string, bs: number, be: number): boolean {
-  if (ae - as !== be - bs) return false;
-  for (let i = 0; i < ae - as; i++) if (a.charCodeAt(as + i) !== b.charCodeAt(bs + i)) return false;
-  return true;
-}
-
 /**
  * Does a subject match a filter (a subscription pattern)? Tokens of `subject`
  * are all taken literally, so a '*' in `subject` only matches a '*' or '>'
  * in the filter: this is what the sublist does for a wildcard PUB subject.
- * Neither argument is validated; pass valid subjects.
+ * Neither argument is validated; pass valid subjects. Hot for the stream
+ * store and consumers: walks both strings by index, splits nothing.
  */
 export function subjectMatchesFilter(subject: string, filter: string): boolean {
   const slen = subject.length;
@@ -106,15 +117,21 @@ export function subjectMatchesFilter(subject: string, filter: string): boolean {
   let si = 0;
   let fi = 0;
   for (;;) {
-    const fe = tokenEnd(filter, fi);
-    const se = tokenEnd(subject, si);
-    if (isTok(filter, fi, fe, GT)) return true; // the subject has at least this token left
-    if (!isTok(filter, fi, fe, STAR) && !tokensEqual(filter, fi, fe, subject, si, se)) return false;
-    const fDone = fe === flen;
-    const sDone = se === slen;
-    if (fDone || sDone) return fDone && sDone;
-    fi = fe + 1;
-    si = se + 1;
+    const fdot = filter.indexOf('.', fi);
+    const fe = fdot === -1 ? flen : fdot;
+    const w = wildcardKind(filter, fi, fe);
+    if (w === 2) return si < slen; // '>' needs at least one more subject token
+    if (si >= slen) return false;
+    const sdot = subject.indexOf('.', si);
+    const se = sdot === -1 ? slen : sdot;
+    if (w === 0) {
+      if (se - si !== fe - fi) return false;
+      // Short substrings compare faster than a charCodeAt loop in V8.
+      if (subject.substring(si, se) !== filter.substring(fi, fe)) return false;
+    }
+    if (sdot === -1 || fdot === -1) return sdot === -1 && fdot === -1;
+    si = sdot + 1;
+    fi = fdot + 1;
   }
 }
 
