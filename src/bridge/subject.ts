@@ -1,6 +1,11 @@
 // NATS subject rules the bridge needs: escaping source values into subject tokens,
 // translating AMQP binding keys into subject patterns, validating templates' output,
 // refusing system subject spaces, and "does pattern A capture pattern B" for preflight.
+// The subject grammar itself (validity, subset) is the shared one in src/server/subject.ts,
+// a pure module that holds no broker state, so the bridge still works with any NATS server.
+import { subjectIsSubsetOf, subjectProblem } from '../server/subject.js';
+
+export { subjectProblem };
 
 /** Subject spaces the bridge never publishes into: JetStream API, system account, inboxes. */
 export const RESERVED_PREFIXES = ['$JS', '$SYS', '_INBOX'] as const;
@@ -50,24 +55,6 @@ export function bindingKeyToSubject(key: string): string {
     .join('.');
 }
 
-/** Why a subject (or pattern, when wildcards are allowed) is invalid, or undefined if valid. */
-export function subjectProblem(subject: string, allowWildcards: boolean): string | undefined {
-  if (subject.length === 0) return 'is empty';
-  const tokens = subject.split('.');
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t.length === 0) return `has an empty token (position ${i})`;
-    if (/[\s\x00-\x1f\x7f]/.test(t)) return `token "${t}" contains whitespace or control characters`;
-    if (t === '*' || t === '>') {
-      if (!allowWildcards) return `contains wildcard "${t}"`;
-      if (t === '>' && i !== tokens.length - 1) return '">" must be the last token';
-    } else if (t.includes('*') || t.includes('>')) {
-      return `token "${t}" mixes a wildcard with other characters`;
-    }
-  }
-  return undefined;
-}
-
 /** True if the subject (or pattern) lies in a reserved space ($JS.>, $SYS.>, _INBOX.>). */
 export function isReserved(subject: string): boolean {
   const first = subject.split('.', 1)[0]!;
@@ -79,16 +66,5 @@ export function isReserved(subject: string): boolean {
  * Used by the preflight: a stream's subjects must capture a mapping's subject pattern.
  */
 export function patternCovers(outer: string, inner: string): boolean {
-  const o = outer.split('.');
-  const n = inner.split('.');
-  for (let i = 0; i < o.length; i++) {
-    const ot = o[i]!;
-    if (ot === '>') return n.length > i; // `>` needs at least one more token
-    if (i >= n.length) return false;
-    const nt = n[i]!;
-    if (nt === '>') return false; // inner matches arbitrarily deep, outer does not
-    if (ot === '*') continue;
-    if (nt === '*' || nt !== ot) return false;
-  }
-  return o.length === n.length;
+  return subjectIsSubsetOf(inner, outer);
 }

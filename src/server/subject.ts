@@ -135,9 +135,34 @@ export function subjectMatchesFilter(subject: string, filter: string): boolean {
   }
 }
 
-/** Splits once; used only by the pattern-vs-pattern functions (not hot). */
+/** Splits once; used only by the pattern-vs-pattern and error-message functions (not hot). */
 function tokens(s: string): string[] {
   return s.split('.');
+}
+
+/**
+ * Why a subject written by a person (a mapping, a config file) is not
+ * acceptable, in words for an error message; undefined when it is. With
+ * `allowWildcards` false it must be a literal subject. Stricter than
+ * isValidSubject on purpose: it also refuses control characters and tokens
+ * that mix a wildcard with other characters ("foo*"), which nats-server takes
+ * as literal text but a person almost never means. Not for hot paths.
+ */
+export function subjectProblem(subject: string, allowWildcards: boolean): string | undefined {
+  if (subject.length === 0) return 'is empty';
+  const toks = tokens(subject);
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.length === 0) return `has an empty token (position ${i})`;
+    if (/[\s\x00-\x1f\x7f]/.test(t)) return `token "${t}" contains whitespace or control characters`;
+    if (t === '*' || t === '>') {
+      if (!allowWildcards) return `contains wildcard "${t}"`;
+      if (t === '>' && i !== toks.length - 1) return '">" must be the last token';
+    } else if (t.includes('*') || t.includes('>')) {
+      return `token "${t}" mixes a wildcard with other characters`;
+    }
+  }
+  return undefined;
 }
 
 /**
