@@ -1,14 +1,20 @@
 // npm run bench:bridge — RabbitMQ -> JetStream stream through `tern bridge` (at-least-once:
 // ack after PubAck, Nats-Msg-Id set), side by side with RabbitMQ's own Shovel moving the same
 // messages queue -> queue with ack-mode on-confirm. For each size (128 B, 4 KiB):
-//   throughput: N messages pre-filled in the source queue; time from the first delivered
-//               message until all are delivered (stream / destination queue holds N);
+//   throughput: N messages pre-filled, round-robin, in BENCH_QUEUES source queues (one bridge
+//               mapping = one lane = one channel per queue, all into one stream; one shovel
+//               per queue, all into one destination queue); time from the first delivered
+//               message until all are delivered (stream / destination queue holds N), i.e.
+//               the drain rate, with the publishing load generator idle. CPU seconds of the
+//               bridge, RabbitMQ and nats-server over that interval are reported per message
+//               (the machine is shared: CPU per message is the stable number, msg/s is not);
 //   latency:    a paced load (RATE msg/s for SECONDS s), each body starts with the publish
 //               time; a reader on the far side (stream ordered consumer / destination queue
 //               consumer) records arrival - publish; p50 / p99 reported.
+// BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults.
 // The bridge runs as its own process (`node dist/src/cli/main.js bridge`), like in production.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { jetstream } from '@nats-io/jetstream';
@@ -17,10 +23,14 @@ import {
   NATS_URL, RABBIT_URL,
 } from '../test/bridge/helpers.js';
 
-const SIZES = [128, 4096];
+const SIZES = (process.env.BENCH_SIZES ?? '128,4096').split(',').map(Number);
 const N = Number(process.env.BENCH_N ?? 100_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+// One classic queue is one Erlang process: on this machine it delivers ~25-50k msg/s to any
+// single consumer, so the drain is spread over several queues (lanes).
+const QUEUES = Number(process.env.BENCH_QUEUES ?? 4);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000);
 
 interface Result {
   system: string;
@@ -30,6 +40,43 @@ interface Result {
   rate: number;
   p50: number;
   p99: number;
+  /** CPU microseconds per message during the throughput run, by process. */
+  cpu: Record<string, number>;
+  load: string;
+}
+
+/** utime+stime of a process in seconds (/proc/<pid>/stat fields 14 and 15). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function pidsOf(name: string, argMatch = ''): number[] {
+  try {
+    return execFileSync('pgrep', ['-x', name], { encoding: 'utf8' }).trim().split('\n').map(Number)
+      .filter((p) => p > 0 && (argMatch === '' || readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(argMatch)));
+  } catch {
+    return [];
+  }
+}
+
+/** CPU meter over named processes: start() then perMessage(n). */
+function cpuMeter(procs: Record<string, number | undefined>): { start(): void; perMessage(n: number): Record<string, number> } {
+  const t0: Record<string, number> = {};
+  const alive = Object.entries(procs).filter((e): e is [string, number] => e[1] !== undefined);
+  return {
+    start: () => alive.forEach(([k, p]) => (t0[k] = cpuSeconds(p))),
+    perMessage: (n) => Object.fromEntries(alive.map(([k, p]) => [k, ((cpuSeconds(p) - t0[k]!) / n) * 1e6])),
+  };
+}
+
+const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const RABBIT_PID = pidsOf('beam.smp')[0];
+const NATS_PID = pidsOf('nats-server', new URL(NATS_URL).port)[0];
+
+/** Poll until cond holds; a failed poll (e.g. a JetStream API timeout under load) is retried. */
+async function pollUntil(what: string, cond: () => Promise<boolean>): Promise<void> {
+  await waitFor(what, () => cond().catch(() => false), 600_000, 20);
 }
 
 function pct(xs: number[], p: number): number {
@@ -45,14 +92,14 @@ function body(size: number): Buffer {
 const sentAt = (b: Uint8Array): number => Buffer.from(b.buffer, b.byteOffset, b.byteLength).readDoubleBE(0);
 const now = (): number => performance.timeOrigin + performance.now();
 
-async function paced(ch: amqp.ConfirmChannel, queue: string, size: number, idPrefix: string): Promise<number> {
+async function paced(ch: amqp.ConfirmChannel, queues: string[], size: number, idPrefix: string): Promise<number> {
   const total = RATE * SECONDS;
   const start = Date.now();
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / RATE;
     const wait = due - Date.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    if (!ch.publish('', queue, body(size), { persistent: true, messageId: `${idPrefix}-${i}` })) await new Promise((r) => ch.once('drain', r));
+    if (!ch.publish('', queues[i % queues.length]!, body(size), { persistent: true, messageId: `${idPrefix}-${i}` })) await new Promise((r) => ch.once('drain', r));
   }
   await ch.waitForConfirms();
   return total;
@@ -63,23 +110,32 @@ async function benchBridge(size: number): Promise<Result> {
   const model = await rabbit();
   const ch = await model.createConfirmChannel();
   const stream = uid('BENCH_BRIDGE');
-  const queue = uid('bench.bridge');
+  const base = uid('bench.bridge');
+  const queues = Array.from({ length: QUEUES }, (_, i) => `${base}.${i}`);
   const subj = uid('bench');
   await createStream(nc, stream, [`${subj}.>`]);
-  await ch.assertQueue(queue, { durable: true });
-  await publishMany(ch, '', N, (i) => ({ routingKey: queue, body: body(size), options: { messageId: `t-${i}` } }));
-  const dir = writeMappings(`mappings:\n  - { name: bench, source: { connection: rabbit, queue: ${queue} }, target: { subject: "${subj}.m", stream: ${stream} }, dedup: { missing: none } }\n`);
+  for (const q of queues) await ch.assertQueue(q, { durable: true });
+  await publishMany(ch, '', N, (i) => ({ routingKey: queues[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
+  const mappings = queues.map((q, i) => `  - { name: bench${i}, source: { connection: rabbit, queue: ${q} }, target: { subject: "${subj}.m", stream: ${stream} }, dedup: { missing: none } }`);
+  const dir = writeMappings(`mappings:\n${mappings.join('\n')}\n`);
   const cfgFile = join(tmpDir('bench-bridge-'), 'bridge.yaml');
-  writeFileSync(cfgFile, `target: { servers: ["${NATS_URL}"] }\nconnections: { rabbit: { kind: rabbitmq, url: "${RABBIT_URL}" } }\nmappings: ${dir}\nwindow: 4000\nmetrics: { port: -1 }\nlogLevel: warn\n`);
+  writeFileSync(cfgFile, `target: { servers: ["${NATS_URL}"] }\nconnections: { rabbit: { kind: rabbitmq, url: "${RABBIT_URL}" } }\nmappings: ${dir}\nwindow: ${WINDOW}\nmetrics: { port: -1 }\nlogLevel: warn\n`);
   const b = spawnBridge(cfgFile);
+  const meter = cpuMeter({ bridge: b.proc.pid, rabbitmq: RABBIT_PID, 'nats-server': NATS_PID });
   // Clock starts at the first delivered message, so process start-up is not counted.
   let t0 = 0;
-  await waitFor('bridge throughput run', async () => {
+  let load = '';
+  await pollUntil('bridge throughput run', async () => {
     const c = await streamCount(nc, stream);
-    if (c > 0 && t0 === 0) t0 = Date.now();
+    if (c > 0 && t0 === 0) {
+      t0 = Date.now();
+      meter.start();
+      load = loadavg();
+    }
     return c >= N;
-  }, 600_000, 20);
+  });
   const seconds = (Date.now() - t0) / 1000;
+  const cpu = meter.perMessage(N);
   // latency: read the stream as messages land
   const lat: number[] = [];
   const js = jetstream(nc);
@@ -91,16 +147,16 @@ async function benchBridge(size: number): Promise<Result> {
       if (lat.length >= RATE * SECONDS) break;
     }
   })();
-  await paced(ch, queue, size, 'l');
+  await paced(ch, queues, size, 'l');
   await Promise.race([reading, new Promise((r) => setTimeout(r, 30_000))]);
   await iter.close().catch(() => undefined);
   b.proc.kill('SIGTERM');
   await b.exited;
-  await ch.deleteQueue(queue);
+  for (const q of queues) await ch.deleteQueue(q);
   await model.close();
   await deleteStream(nc, stream);
   await nc.close();
-  return { system: 'tern bridge -> JetStream (PubAck, Nats-Msg-Id)', size, n: N, seconds, rate: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { system: 'tern bridge -> JetStream (PubAck, Nats-Msg-Id)', size, n: N, seconds, rate: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99), cpu, load };
 }
 
 function rabbitmqctl(args: string[]): string {
@@ -111,22 +167,32 @@ async function benchShovel(size: number): Promise<Result> {
   execFileSync('rabbitmq-plugins', ['enable', 'rabbitmq_shovel'], { stdio: 'ignore' });
   const model = await rabbit();
   const ch = await model.createConfirmChannel();
-  const src = uid('bench.shovel.src');
+  const base = uid('bench.shovel.src');
+  const srcs = Array.from({ length: QUEUES }, (_, i) => `${base}.${i}`);
   const dst = uid('bench.shovel.dst');
-  const name = uid('bench-shovel');
-  await ch.assertQueue(src, { durable: true });
+  const names = srcs.map((_, i) => `${base}-shovel-${i}`);
+  for (const q of srcs) await ch.assertQueue(q, { durable: true });
   await ch.assertQueue(dst, { durable: true });
-  await publishMany(ch, '', N, (i) => ({ routingKey: src, body: body(size), options: { messageId: `t-${i}` } }));
-  const def = { 'src-protocol': 'amqp091', 'src-uri': 'amqp://', 'src-queue': src, 'dest-protocol': 'amqp091', 'dest-uri': 'amqp://', 'dest-queue': dst, 'ack-mode': 'on-confirm', 'src-prefetch-count': 4000 };
-  rabbitmqctl(['set_parameter', 'shovel', name, JSON.stringify(def)]);
+  await publishMany(ch, '', N, (i) => ({ routingKey: srcs[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
+  const meter = cpuMeter({ rabbitmq: RABBIT_PID });
+  srcs.forEach((src, i) => {
+    const def = { 'src-protocol': 'amqp091', 'src-uri': 'amqp://', 'src-queue': src, 'dest-protocol': 'amqp091', 'dest-uri': 'amqp://', 'dest-queue': dst, 'ack-mode': 'on-confirm', 'src-prefetch-count': WINDOW };
+    rabbitmqctl(['set_parameter', 'shovel', names[i]!, JSON.stringify(def)]);
+  });
   const probe = await model.createChannel();
   let t0 = 0;
-  await waitFor('shovel throughput run', async () => {
+  let load = '';
+  await pollUntil('shovel throughput run', async () => {
     const c = (await probe.checkQueue(dst)).messageCount;
-    if (c > 0 && t0 === 0) t0 = Date.now();
+    if (c > 0 && t0 === 0) {
+      t0 = Date.now();
+      meter.start();
+      load = loadavg();
+    }
     return c >= N;
-  }, 600_000, 20);
+  });
   const seconds = (Date.now() - t0) / 1000;
+  const cpu = meter.perMessage(N);
   await probe.purgeQueue(dst);
   const lat: number[] = [];
   let done: () => void = () => undefined;
@@ -138,13 +204,13 @@ async function benchShovel(size: number): Promise<Result> {
     probe.ack(m);
     if (lat.length >= RATE * SECONDS) done();
   });
-  await paced(ch, src, size, 'l');
+  await paced(ch, srcs, size, 'l');
   await Promise.race([finished, new Promise((r) => setTimeout(r, 30_000))]);
-  rabbitmqctl(['clear_parameter', 'shovel', name]);
-  await ch.deleteQueue(src);
+  for (const name of names) rabbitmqctl(['clear_parameter', 'shovel', name]);
+  for (const q of srcs) await ch.deleteQueue(q);
   await ch.deleteQueue(dst);
   await model.close();
-  return { system: 'RabbitMQ Shovel queue -> queue (on-confirm)', size, n: N, seconds, rate: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { system: 'RabbitMQ Shovel queue -> queue (on-confirm)', size, n: N, seconds, rate: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99), cpu, load };
 }
 
 async function main(): Promise<void> {
@@ -153,10 +219,12 @@ async function main(): Promise<void> {
     results.push(await benchBridge(size));
     results.push(await benchShovel(size));
   }
+  const cpu = (r: Result): string => Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+  console.log(`${QUEUES} source queue(s), window ${WINDOW}, drain of ${N} pre-filled messages; latency paced ${RATE}/s for ${SECONDS} s`);
   const lines = [
-    `| system | size | messages | seconds | msg/s | p50 ms | p99 ms (paced ${RATE}/s) |`,
-    '|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.system} | ${r.size} B | ${r.n} | ${r.seconds.toFixed(2)} | ${Math.round(r.rate)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`),
+    `| system | size | messages | seconds | msg/s | p50 ms | p99 ms (paced ${RATE}/s) | CPU us/msg | load avg at start |`,
+    '|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.system} | ${r.size} B | ${r.n} | ${r.seconds.toFixed(2)} | ${Math.round(r.rate)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${cpu(r)} | ${r.load} |`),
   ];
   console.log(lines.join('\n'));
   for (const size of SIZES) {
