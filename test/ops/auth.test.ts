@@ -50,8 +50,8 @@ for (const kind of serverKinds()) {
       await spy.waitFor((d) => (d.match(/PONG/g) ?? []).length >= 2);
     });
     after(async () => {
-      spy.close();
-      await srv.stop();
+      spy?.close();
+      await srv?.stop();
     });
 
     it('wrong password, unknown user, wrong case: Authorization Violation, closed', async () => {

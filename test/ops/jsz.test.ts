@@ -81,8 +81,8 @@ async function observe(kind: ServerKind): Promise<Observed> {
       const r = await fetch(srv.http + p);
       badParams.set(p, { status: r.status, text: await r.text() });
     }
-    await nc.close();
-    await srv.stop();
+    await nc?.close();
+    await srv?.stop();
     const off = await startMonitored(kind, '');
     const disabledJsz = (await getJson(off.http, '/jsz?streams=true')).body;
     const disabledVarzJs = (await getJson(off.http, '/varz')).body.jetstream as Json;
@@ -199,8 +199,8 @@ describe('tern: /healthz asset checks (nats-server 2.10+ parameters)', () => {
     await jsm.consumers.add('HZ', { durable_name: 'HC', ack_policy: AckPolicy.Explicit });
   });
   after(async () => {
-    await nc.close();
-    await srv.stop();
+    await nc?.close();
+    await srv?.stop();
   });
 
   it('existing stream/consumer ok; missing ones 404; stream without account 400', async () => {
@@ -225,8 +225,8 @@ describe('tern: tern_jetstream_* metrics move by exactly the traffic sent', () =
     nc = await connect({ servers: srv.url });
   });
   after(async () => {
-    await nc.close();
-    await srv.stop();
+    await nc?.close();
+    await srv?.stop();
   });
 
   const scrape = async (): Promise<Sample[]> => {

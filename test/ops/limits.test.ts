@@ -51,8 +51,8 @@ for (const kind of serverKinds()) {
       nc = await connect({ servers: srv.url });
     });
     after(async () => {
-      await nc.close();
-      await srv.stop();
+      await nc?.close();
+      await srv?.stop();
     });
 
     it('max_subscriptions: the extra SUB gets the error, the connection stays open and the first subscriptions work', async () => {
@@ -102,8 +102,8 @@ for (const kind of serverKinds()) {
       requester = await connect({ servers: srv.url, user: 'cli', pass: 'pw' });
     });
     after(async () => {
-      await requester.close();
-      await srv.stop();
+      await requester?.close();
+      await srv?.stop();
     });
 
     it('replies once within expiry; a second reply, a late reply and other publishes are denied', async () => {

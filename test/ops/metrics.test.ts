@@ -20,8 +20,8 @@ describe('/metrics', () => {
     nc = await connect({ servers: srv.url });
   });
   after(async () => {
-    await nc.close();
-    await srv.stop();
+    await nc?.close();
+    await srv?.stop();
   });
 
   it('parses as Prometheus text format with conventional names and types', async () => {
