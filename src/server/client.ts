@@ -8,8 +8,8 @@
 //
 // Limits enforced here: max_payload, max_control_line (parser),
 // max_subscriptions, max_pending (slow consumer: closed at once, never
-// blocking others; producers are briefly paused while a destination is above
-// 75% of max_pending), write_deadline, ping_interval/ping_max (stale), and
+// blocking others; producers are briefly paused while a destination has
+// more than min(4 MiB, 75% of max_pending) unsent), write_deadline, ping_interval/ping_max (stale), and
 // the auth timeout.
 import type { Socket } from 'node:net';
 import { ClosedReason, ErrText, permissionsViolationPublish, permissionsViolationSubscribe, type ClosedReasonText } from './errors.js';
@@ -90,6 +90,12 @@ const OK = Buffer.from('+OK\r\n', 'latin1');
 
 /** Stall a producer at most this long per read while a destination is over 75% of max_pending. */
 const STALL_MAX_MS = 10;
+/**
+ * Producers are paused once a destination has this much unsent (when below
+ * 75% of max_pending): fan-in publishers that outrun their subscriber then
+ * wait for it at a few MB of backlog instead of tens of MB (less memory and GC).
+ */
+const EARLY_STALL_BYTES = 4 * 1024 * 1024;
 
 /** Per-connection L1 cache of subject -> match, validated by the sublist genid. */
 const L1_MAX = 512;
@@ -161,7 +167,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     this.logPrefix = `${this.ip.includes(':') ? `[${this.ip}]` : this.ip}:${this.port} - cid:${cid}`;
     this.parser = new ProtocolParser(this, o.maxControlLine);
     this.maxPending = o.maxPending;
-    this.stallAt = Math.floor(o.maxPending * 0.75);
+    this.stallAt = Math.min(Math.floor(o.maxPending * 0.75), EARLY_STALL_BYTES);
     this.trace = server.logger.traceEnabled;
     this.awaitingAuth = server.auth.required;
   }
@@ -551,7 +557,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
 
   /**
    * The exact pending checks, run when `out.len + total` passes `room`: close
-   * a slow consumer at max_pending; ask the producer to stall above 75% of it.
+   * a slow consumer at max_pending; ask the producer to stall above stallAt.
    * Then `room` is what `out.len` may reach before the next check: bytes in
    * the socket only shrink between our writes (flush resets `room`), so a
    * check against a stale room is only ever too early, never too late.
