@@ -4,7 +4,7 @@
 // or {"error":{"code":...,"err_code":...,"description":"..."}} (possibly with "stream").
 // The bridge needs seq, duplicate and the stream name of tens of thousands of them per
 // second; decoding each to a string and parsing it costs more than the publish itself. So:
-// a byte scan for `"seq":<digits>`, `"duplicate":true` and `"stream":"<name>"`; anything
+// a byte scan for `"seq":<digits>`, `"duplicate": true` and `"stream":"<name>"`; anything
 // unusual (an "error" key, escapes, spacing the scan does not expect) goes to JSON.parse.
 
 export interface PubAckOk {
@@ -32,8 +32,8 @@ const BACKSLASH = 0x5c;
 const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const K_ERROR = enc('"error"');
 const K_SEQ = enc('"seq":');
-const K_STREAM = enc('"stream":"');
-const K_DUP = enc('"duplicate":true');
+const K_STREAM = enc('"stream":');
+const K_DUP = enc('"duplicate":');
 
 /** Index just after the first occurrence of key in d, or -1. */
 function after(d: Uint8Array, key: Uint8Array): number {
@@ -72,6 +72,7 @@ export function parsePubAck(d: Uint8Array): PubAckResult {
   if (after(d, K_ERROR) !== -1) return parseSlow(d);
   let i = after(d, K_SEQ);
   if (i === -1) return parseSlow(d);
+  i = skipSpaces(d, i);
   let seq = 0;
   const start = i;
   for (; i < d.length; i++) {
@@ -81,8 +82,11 @@ export function parsePubAck(d: Uint8Array): PubAckResult {
   }
   if (i === start || (d[i] !== 0x2c && d[i] !== 0x7d)) return parseSlow(d); // not `digits,` or `digits}`
   let stream = '';
-  const s = after(d, K_STREAM);
-  if (s !== -1) {
+  const key = after(d, K_STREAM);
+  if (key !== -1) {
+    const q = skipSpaces(d, key);
+    if (d[q] !== QUOTE) return parseSlow(d);
+    const s = q + 1;
     let e = s;
     while (e < d.length && d[e] !== QUOTE) {
       if (d[e] === BACKSLASH) return parseSlow(d);
@@ -91,7 +95,14 @@ export function parsePubAck(d: Uint8Array): PubAckResult {
     if (e === d.length) return parseSlow(d);
     stream = streamName(d, s, e);
   }
-  return { ok: true, stream, seq, duplicate: after(d, K_DUP) !== -1 };
+  // nats-server writes `"duplicate": true` (with a space); accept any spacing.
+  const dup = after(d, K_DUP);
+  return { ok: true, stream, seq, duplicate: dup !== -1 && d[skipSpaces(d, dup)] === 0x74 /* t */ };
+}
+
+function skipSpaces(d: Uint8Array, i: number): number {
+  while (i < d.length && (d[i] === 0x20 || d[i] === 0x09)) i++;
+  return i;
 }
 
 interface PubAckJson {
