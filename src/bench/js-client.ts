@@ -6,6 +6,7 @@
 // either server.
 import { randomBytes } from 'node:crypto';
 import { BenchConnection, type ConnectOptions, type InboundFrame } from './connection.js';
+import { headerStatus } from '../protocol/headers.js';
 
 /** A JetStream API error, a missing reply, or a run that lost or corrupted messages. */
 export class JsBenchError extends Error {
@@ -17,11 +18,9 @@ export class JsBenchError extends Error {
 
 /** The status line of a header block ("NATS/1.0 408 Request Timeout") as code + text, or null. */
 export function frameStatus(f: InboundFrame): { code: number; text: string } | null {
-  if (f.hdrLen < 12) return null;
-  const nl = f.data.indexOf(13);
-  const line = f.data.toString('latin1', 0, nl > 0 && nl < f.hdrLen ? nl : f.hdrLen);
-  const m = /^NATS\/1\.0 (\d{3})\s*(.*)$/.exec(line);
-  return m ? { code: Number(m[1]), text: m[2]!.trim() } : null;
+  if (f.hdrLen < 12) return null; // shorter than "NATS/1.0 123": no status (most frames)
+  const st = headerStatus(f.data.subarray(0, f.hdrLen));
+  return st ? { code: st.code, text: st.description } : null;
 }
 
 export interface StreamState {

@@ -9,6 +9,7 @@
 import { type ConnectOptions, type InboundFrame } from './connection.js';
 import { checkStreamName, frameStatus, JsBenchClient, JsBenchError, type ConsumerInfo } from './js-client.js';
 import { now } from './clients.js';
+import { findHeader, NATS_PENDING_MESSAGES } from '../protocol/headers.js';
 import type { Sample } from './report.js';
 
 export interface JsConsumeOptions {
@@ -132,8 +133,8 @@ function consume(
       const left = open.get(f.subject);
       if (left === undefined) return finish(new JsBenchError(`status ${code} for an unknown pull request '${f.subject}'`));
       open.delete(f.subject);
-      const header = /\r\nNats-Pending-Messages:\s*(\d+)/i.exec(f.data.toString('latin1', 0, f.hdrLen));
-      const unfilled = header ? Number(header[1]) : left;
+      const pending = findHeader(f.data.subarray(0, f.hdrLen), NATS_PENDING_MESSAGES)?.trim();
+      const unfilled = pending !== undefined && /^\d+$/.test(pending) ? Number(pending) : left;
       requested -= unfilled;
     };
 

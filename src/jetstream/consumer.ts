@@ -14,7 +14,15 @@
 // deliver_subject with idle heartbeats and flow control.
 import type { ConsumerConfig, ConsumerInfo, SequenceInfo } from './api-types.js';
 import { consumerFilters } from './consumer-config.js';
-import { statusHeader, Hdr } from './nats-headers.js';
+import {
+  appendHeaders,
+  statusHeader,
+  NATS_CONSUMER_STALLED,
+  NATS_LAST_CONSUMER,
+  NATS_LAST_STREAM,
+  NATS_PENDING_BYTES,
+  NATS_PENDING_MESSAGES,
+} from '../protocol/headers.js';
 import { EMPTY, type JsTransport } from './transport.js';
 import type { Stream } from './stream.js';
 import type { StoredMessage } from './store/store.js';
@@ -367,8 +375,7 @@ export class Consumer {
   }
 
   private headersOnly(msg: StoredMessage): Buffer {
-    const base = msg.hdr && msg.hdr.length > 4 ? msg.hdr.subarray(0, msg.hdr.length - 2).toString('latin1') : 'NATS/1.0\r\n';
-    return Buffer.from(`${base}Nats-Msg-Size: ${msg.data.length}\r\n\r\n`, 'latin1');
+    return appendHeaders(msg.hdr, [['Nats-Msg-Size', msg.data.length]]);
   }
 
   /** Messages matching the filters not yet delivered. */
@@ -492,7 +499,7 @@ export class Consumer {
           wr.b -= size;
           if (wr.b === 0) wr.n = 1;
         } else {
-          this.sendStatus(wr.reply, 409, 'Message Size Exceeds MaxBytes', [[Hdr.pendingMessages, wr.n], [Hdr.pendingBytes, wr.b]]);
+          this.sendStatus(wr.reply, 409, 'Message Size Exceeds MaxBytes', [[NATS_PENDING_MESSAGES, wr.n], [NATS_PENDING_BYTES, wr.b]]);
           this.removeWaiting(wr);
           continue;
         }
@@ -520,7 +527,7 @@ export class Consumer {
     for (const wr of [...this.waiting]) {
       if (!wr.noWait) continue;
       if (wr.delivered > 0) {
-        this.sendStatus(wr.reply, 408, 'Request Timeout', [[Hdr.pendingMessages, wr.n], [Hdr.pendingBytes, wr.b]]);
+        this.sendStatus(wr.reply, 408, 'Request Timeout', [[NATS_PENDING_MESSAGES, wr.n], [NATS_PENDING_BYTES, wr.b]]);
         this.removeWaiting(wr);
       } else if (wr.expiresAt === 0) {
         this.sendStatus(wr.reply, 404, 'No Messages');
@@ -536,7 +543,7 @@ export class Consumer {
 
   private expireRequest(wr: WaitingRequest): void {
     if (!this.waiting.includes(wr)) return;
-    this.sendStatus(wr.reply, 408, 'Request Timeout', [[Hdr.pendingMessages, wr.n], [Hdr.pendingBytes, wr.b]]);
+    this.sendStatus(wr.reply, 408, 'Request Timeout', [[NATS_PENDING_MESSAGES, wr.n], [NATS_PENDING_BYTES, wr.b]]);
     this.removeWaiting(wr);
   }
 
@@ -558,8 +565,8 @@ export class Consumer {
   }
 
   private sendHeartbeat(subject: string): void {
-    const headers: Array<[string, string | number]> = [[Hdr.lastConsumer, this.dseq - 1], [Hdr.lastStream, this.sseq - 1]];
-    if (this.fcid !== '') headers.push([Hdr.consumerStalled, this.fcid]);
+    const headers: Array<[string, string | number]> = [[NATS_LAST_CONSUMER, this.dseq - 1], [NATS_LAST_STREAM, this.sseq - 1]];
+    if (this.fcid !== '') headers.push([NATS_CONSUMER_STALLED, this.fcid]);
     this.sendStatus(subject, 100, 'Idle Heartbeat', headers);
   }
 

@@ -24,6 +24,7 @@ import {
   type StreamStore,
 } from './store/mod.js';
 import { subjectMatchesFilter } from '../server/subject.js';
+import { appendHeaders, statusHeader } from '../protocol/headers.js';
 import type { Consumer } from './consumer.js';
 
 export interface StreamHost {
@@ -91,7 +92,7 @@ export class Stream {
   private directGet(reply: string, payload: Buffer, lastFor: string | undefined): void {
     if (!reply) return;
     const t = this.host.transport;
-    const status = (code: number, desc: string): void => t.publish(reply, '', Buffer.from(`NATS/1.0 ${code} ${desc}\r\n\r\n`), EMPTY);
+    const status = (code: number, desc: string): void => t.publish(reply, '', statusHeader(code, desc), EMPTY);
     let req: MsgGetRequest;
     if (lastFor !== undefined) {
       if (payload.length !== 0) return status(408, 'Bad Request');
@@ -111,9 +112,13 @@ export class Stream {
     else if (req.seq) m = this.store.load(req.seq);
     else m = this.store.loadLastBySubject(req.last_by_subj!);
     if (!m) return status(404, 'Message Not Found');
-    const base = m.hdr && m.hdr.length > 4 ? m.hdr.subarray(0, m.hdr.length - 2).toString('latin1') : 'NATS/1.0\r\n';
-    const extra = `Nats-Stream: ${this.name}\r\nNats-Subject: ${m.subject}\r\nNats-Sequence: ${m.seq}\r\nNats-Time-Stamp: ${nsToRfc3339(m.time)}\r\n\r\n`;
-    t.publish(reply, '', Buffer.from(base + extra, 'latin1'), m.data);
+    const hdr = appendHeaders(m.hdr, [
+      ['Nats-Stream', this.name],
+      ['Nats-Subject', m.subject],
+      ['Nats-Sequence', m.seq],
+      ['Nats-Time-Stamp', nsToRfc3339(m.time)],
+    ]);
+    t.publish(reply, '', hdr, m.data);
   }
 
   /** nats-server rebuilds the dedup map from message headers at recovery: the window survives restarts. */

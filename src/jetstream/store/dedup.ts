@@ -4,7 +4,7 @@
 // on its own: rebuild() recovers it from the stored messages' Nats-Msg-Id
 // headers within the window, so de-duplication survives a restart.
 
-import { findHeader, NATS_MSG_ID } from './headers.js';
+import { findHeader, NATS_MSG_ID } from '../../protocol/headers.js';
 import type { StreamStore } from './store.js';
 import { nowNs } from './time.js';
 

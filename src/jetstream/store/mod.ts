@@ -40,7 +40,7 @@ export {
   NATS_ROLLUP,
   type HeaderInput,
   type ParsedHeaders,
-} from './headers.js';
+} from '../../protocol/headers.js';
 export {
   ConsumerStateFile,
   ConsumerStateError,

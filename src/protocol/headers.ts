@@ -1,9 +1,11 @@
 // NATS header blocks: `NATS/1.0[ <status>[ <description>]]\r\n(Key: Value\r\n)*\r\n`.
-// findHeader() is the hot-path lookup (the store needs Nats-Msg-Id of every
-// published message, the stream needs the Nats-Expected-* headers): one native
-// Buffer.indexOf for "\r\nKey:", no parsing of the rest. Like nats-server's
-// sliceHeader, keys match case-sensitively. parseHeaders()/buildHeaders() are
-// the complete forms for code that needs every header or builds status replies.
+// The one module that reads and writes them, for the stream store, streams,
+// consumers and the bench client. findHeader() is the hot-path lookup (the
+// store needs Nats-Msg-Id of every published message, the stream needs the
+// Nats-Expected-* headers): one native Buffer.indexOf for "\r\nKey:", no
+// parsing of the rest. Like nats-server's sliceHeader, keys match
+// case-sensitively. parseHeaders()/buildHeaders() are the complete forms for
+// code that needs every header or builds status replies.
 
 export const NATS_MSG_ID = 'Nats-Msg-Id';
 export const NATS_EXPECTED_STREAM = 'Nats-Expected-Stream';
@@ -11,6 +13,12 @@ export const NATS_EXPECTED_LAST_SEQ = 'Nats-Expected-Last-Sequence';
 export const NATS_EXPECTED_LAST_SUBJECT_SEQ = 'Nats-Expected-Last-Subject-Sequence';
 export const NATS_EXPECTED_LAST_MSG_ID = 'Nats-Expected-Last-Msg-Id';
 export const NATS_ROLLUP = 'Nats-Rollup';
+// Set by the server on consumer deliveries and status messages.
+export const NATS_LAST_CONSUMER = 'Nats-Last-Consumer';
+export const NATS_LAST_STREAM = 'Nats-Last-Stream';
+export const NATS_CONSUMER_STALLED = 'Nats-Consumer-Stalled';
+export const NATS_PENDING_MESSAGES = 'Nats-Pending-Messages';
+export const NATS_PENDING_BYTES = 'Nats-Pending-Bytes';
 
 const PREAMBLE = 'NATS/1.0';
 const needles = new Map<string, Buffer>();
@@ -56,16 +64,7 @@ export function parseHeaders(hdr: Buffer): ParsedHeaders {
   const lines = text.split('\r\n');
   const first = lines[0] ?? '';
   if (!first.startsWith(PREAMBLE)) throw new HeaderError(`bad header block: expected ${PREAMBLE}, got ${JSON.stringify(first.slice(0, 20))}`);
-  let status: number | undefined;
-  let description = '';
-  const rest = first.slice(PREAMBLE.length).trim();
-  if (rest !== '') {
-    const sp = rest.indexOf(' ');
-    const code = sp < 0 ? rest : rest.slice(0, sp);
-    if (!/^\d{3}$/.test(code)) throw new HeaderError(`bad header status ${JSON.stringify(code)}`);
-    status = Number(code);
-    description = sp < 0 ? '' : rest.slice(sp + 1).trim();
-  }
+  const { status, description } = parseStatusLine(first);
   const headers = new Map<string, string[]>();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -79,6 +78,33 @@ export function parseHeaders(hdr: Buffer): ParsedHeaders {
     else list.push(value);
   }
   return { status, description, headers };
+}
+
+/** Status and description of a first line known to start with `NATS/1.0`; throws HeaderError on a bad code. */
+function parseStatusLine(first: string): { status: number | undefined; description: string } {
+  const rest = first.slice(PREAMBLE.length).trim();
+  if (rest === '') return { status: undefined, description: '' };
+  const sp = rest.indexOf(' ');
+  const code = sp < 0 ? rest : rest.slice(0, sp);
+  if (!/^\d{3}$/.test(code)) throw new HeaderError(`bad header status ${JSON.stringify(code)}`);
+  return { status: Number(code), description: sp < 0 ? '' : rest.slice(sp + 1).trim() };
+}
+
+/**
+ * The status of a header block (`NATS/1.0 408 Request Timeout` gives 408 and
+ * 'Request Timeout') reading only its first line; undefined for a plain block
+ * or one that is not a NATS header block.
+ */
+export function headerStatus(hdr: Buffer): { code: number; description: string } | undefined {
+  const nl = hdr.indexOf('\r\n', 0, 'latin1');
+  const first = hdr.toString('utf8', 0, nl < 0 ? hdr.length : nl);
+  if (!first.startsWith(PREAMBLE)) return undefined;
+  try {
+    const { status, description } = parseStatusLine(first);
+    return status === undefined ? undefined : { code: status, description };
+  } catch {
+    return undefined;
+  }
 }
 
 export type HeaderInput = Map<string, string | string[]> | Record<string, string | string[]> | Iterable<[string, string]>;
@@ -100,6 +126,27 @@ export function buildHeaders(headers: HeaderInput, status?: { code: number; desc
   }
   out += '\r\n';
   return Buffer.from(out, 'utf8');
+}
+
+/** A header-only status block, `NATS/1.0 <code> <description>` plus headers, for control messages. */
+export function statusHeader(code: number, description: string, headers: Array<[string, string | number]> = []): Buffer {
+  return buildHeaders(
+    headers.map(([k, v]): [string, string] => [k, String(v)]),
+    { code, description },
+  );
+}
+
+/**
+ * A copy of a message's header block (or a new plain one when it has none) with
+ * `headers` appended: how the server decorates stored messages it hands out
+ * (direct get, headers-only deliveries). The original bytes are kept as they are.
+ */
+export function appendHeaders(hdr: Buffer | null, headers: Array<[string, string | number]>): Buffer {
+  // A block shorter than the preamble's CRLF pair cannot hold headers worth keeping.
+  const head = hdr !== null && hdr.length > 4 ? hdr.subarray(0, hdr.length - 2) : Buffer.from(PREAMBLE + '\r\n', 'latin1');
+  let extra = '';
+  for (const [k, v] of headers) extra += `${k}: ${v}\r\n`;
+  return Buffer.concat([head, Buffer.from(extra + '\r\n', 'utf8')]);
 }
 
 function checkKey(key: string): void {
