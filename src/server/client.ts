@@ -505,6 +505,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
       // Payload and its trailing CRLF in one copy.
       const n = size + 2;
       if (n <= 64) p = copySmall(data, start, start + n, b, p);
+      else if (n <= WORD_COPY_MAX && !pa.bodySeen(data, start)) p = copyWords(pa.dataView(data), start, start + n, out.dataView(), p);
       else {
         b.set(pa.bodyView(data, start, n), p);
         p += n;
@@ -801,6 +802,23 @@ function copySmall(src: Buffer, s: number, e: number, dst: Buffer, p: number): n
   for (let k = s; k < e; k++) dst[p++] = src[k]!;
   return p;
 }
+
+/**
+ * Copy 8 bytes per step through DataViews (kept per read chunk and per
+ * outbound buffer): no allocation per message, where Buffer.copy or
+ * TypedArray.set need a fresh view of the range (garbage on every delivery).
+ */
+function copyWords(src: DataView, s: number, e: number, dst: DataView, p: number): number {
+  let k = s;
+  for (; k + 8 <= e; k += 8, p += 8) {
+    dst.setUint32(p, src.getUint32(k, true), true);
+    dst.setUint32(p + 4, src.getUint32(k + 4, true), true);
+  }
+  for (; k < e; k++, p++) dst.setUint8(p, src.getUint8(k));
+  return p;
+}
+
+const WORD_COPY_MAX = 512;
 
 function parseSizeStr(b: Buffer): number {
   if (b.length === 0 || b.length > 15) return -1;

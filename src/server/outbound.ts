@@ -27,6 +27,18 @@ export class OutboundBuffer {
     this.buf = Buffer.allocUnsafe(size);
   }
 
+  private dvBuf: Buffer | null = null;
+  private dv: DataView | null = null;
+
+  /** A DataView over `buf` (remade when buf is replaced), for word-wise copies. */
+  dataView(): DataView {
+    if (this.dvBuf !== this.buf || this.dv === null) {
+      this.dvBuf = this.buf;
+      this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    }
+    return this.dv;
+  }
+
   /** Bytes queued here and not yet handed to the socket. */
   get pending(): number {
     return this.len + this.chunkBytes;

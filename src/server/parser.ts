@@ -70,6 +70,33 @@ export class PubArgs {
     return nv;
   }
 
+  private seenData: Buffer = EMPTY;
+  private seenStart = -1;
+
+  /**
+   * True from the second delivery of the same body on. The first delivery
+   * copies word-wise (no allocation); a fan-out's later deliveries share one
+   * bodyView, whose native set() is then cheaper per copy.
+   */
+  bodySeen(data: Buffer, start: number): boolean {
+    if (this.seenData === data && this.seenStart === start) return true;
+    this.seenData = data;
+    this.seenStart = start;
+    return false;
+  }
+
+  private dvData: Buffer = EMPTY;
+  private dv: DataView = EMPTY_DV;
+
+  /** A DataView over the whole of `data` (one per read chunk), for word-wise copies of mid-size bodies. */
+  dataView(data: Buffer): DataView {
+    if (this.dvData === data) return this.dv;
+    const dv = new DataView(data.buffer, data.byteOffset, data.length);
+    this.dvData = data;
+    this.dv = dv;
+    return dv;
+  }
+
   get hasReply(): boolean {
     return this.replyEnd > this.replyStart;
   }
@@ -86,6 +113,7 @@ export class PubArgs {
 }
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_DV = new DataView(new ArrayBuffer(0));
 
 /** Buffer's native latin1Slice skips toString()'s argument checks (the subject string is made per message). */
 interface FastSlice {
