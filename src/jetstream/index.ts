@@ -4,14 +4,12 @@
 // gives monitoring the running instance (for /jsz and /metrics).
 import type { Server } from '../server/server.js';
 import type { ServerExtension } from '../server/run.js';
-import { toWireSubject, type InternalClient } from '../server/internal-client.js';
-import { PubArgs } from '../server/parser.js';
+import type { InternalClient } from '../server/internal-client.js';
 import type { Subscription } from '../server/subscription.js';
 import { JetStream } from './manager.js';
 import type { JsTransport } from './transport.js';
 
 const running = new WeakMap<Server, JetStream>();
-const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** The JetStream of a server, if it has one running. */
 export function jetStreamOf(server: Server): JetStream | undefined {
@@ -27,42 +25,8 @@ export function internalTransport(server: Server, ic: InternalClient): JsTranspo
       ic.publish(subject, reply, hdr, payload);
     },
     deliver: (target, subject, reply, hdr, payload) => {
-      if (ic.closed) return;
       // The control line carries the shown subject; routing matches the target.
-      const parts = [subject];
-      if (reply) parts.push(reply);
-      const hl = hdr ? hdr.length : -1;
-      const total = (hdr ? hdr.length : 0) + payload.length;
-      if (hdr) parts.push(String(hl));
-      parts.push(String(total));
-      const line = Buffer.from(parts.join(' '), 'utf8');
-      const subjLen = Buffer.byteLength(subject, 'utf8');
-      const replyLen = reply ? Buffer.byteLength(reply, 'utf8') : 0;
-      const pa = new PubArgs();
-      pa.buf = line;
-      let p = 0;
-      pa.subjStart = 0;
-      pa.subjEnd = p += subjLen;
-      p++;
-      if (reply) {
-        pa.replyStart = p;
-        pa.replyEnd = p += replyLen;
-        p++;
-      }
-      if (hdr) {
-        pa.hdbStart = p;
-        pa.hdbEnd = p += String(hl).length;
-        p++;
-      }
-      pa.szbStart = p;
-      pa.szbEnd = line.length;
-      pa.hdr = hl;
-      pa.size = total;
-      pa.subject = toWireSubject(target);
-      const data = hdr ? Buffer.concat([hdr, payload, CRLF]) : Buffer.concat([payload, CRLF]);
-      server.stats.inMsgs++;
-      server.stats.inBytes += total;
-      server.processMessage(ic, server.sublist.match(pa.subject), pa, data, 0);
+      ic.publishShown(target, subject, reply, hdr, payload);
     },
     hasInterest: (subject) => {
       const r = server.sublist.match(subject);

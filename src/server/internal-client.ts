@@ -67,14 +67,21 @@ export class InternalClient implements SubscriptionOwner {
 
   /** Publish like a client would; returns true if anything received it. */
   publish(subject: string, reply: string, hdr: Buffer | null, payload: Buffer | Uint8Array | string): boolean {
+    return this.publishShown(subject, subject, reply, hdr, payload);
+  }
+
+  /**
+   * Route a message to the subscribers of `target` while the delivered control
+   * line shows `shown`: a JetStream push delivery goes to the deliver subject
+   * but shows the stored message's subject. Returns true if anything received it.
+   */
+  publishShown(target: string, shown: string, reply: string, hdr: Buffer | null, payload: Buffer | Uint8Array | string): boolean {
     if (this.closed) return false;
     const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
-    const subj = Buffer.from(subject, 'utf8');
-    const rep = reply ? Buffer.from(reply, 'utf8') : null;
     const hl = hdr ? hdr.length : -1;
     const total = (hdr ? hdr.length : 0) + body.length;
     // Build a control line in the shape the parser produces: "subj [reply] [hdr] size".
-    const parts = [subject];
+    const parts = [shown];
     if (reply) parts.push(reply);
     if (hdr) parts.push(String(hl));
     parts.push(String(total));
@@ -84,11 +91,11 @@ export class InternalClient implements SubscriptionOwner {
     pa.buf = line;
     let p = 0;
     pa.subjStart = p;
-    pa.subjEnd = p += subj.length;
+    pa.subjEnd = p += Buffer.byteLength(shown, 'utf8');
     p++;
-    if (rep) {
+    if (reply) {
       pa.replyStart = p;
-      pa.replyEnd = p += rep.length;
+      pa.replyEnd = p += Buffer.byteLength(reply, 'utf8');
       p++;
     }
     if (hdr) {
@@ -100,8 +107,8 @@ export class InternalClient implements SubscriptionOwner {
     pa.szbEnd = line.length;
     pa.hdr = hl;
     pa.size = total;
-    pa.subject = subj.toString('latin1');
-    pa.shownIsSubject = true;
+    pa.subject = toWireSubject(target);
+    pa.shownIsSubject = target === shown;
     const data = hdr ? Buffer.concat([hdr, body, CRLF]) : Buffer.concat([body, CRLF]);
     const s = this.server;
     s.stats.inMsgs++;
