@@ -6,10 +6,11 @@
 import { statfsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Jsz } from '../../jetstream/manager.js';
 import type { Server } from '../server.js';
 import { rfc3339 } from './format.js';
+import { scrapedCounter, scrapedGauge } from './scrape-metrics.js';
 import { MonitorQueryError, boolParam, intParam, DEFAULT_LIMIT } from './params.js';
 import type { JetStreamStats, JetStreamVarz, JsAccountDetail, JsConfigInfo, JsInfo, JsStreamDetail, HealthStatus } from './types.js';
 
@@ -209,17 +210,11 @@ export class JetStreamMonitor {
       }
       return snap.j;
     };
-    const gauge = (name: string, help: string, read: (j: Jsz) => number): void => {
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          const j = current();
-          this.set(j ? read(j) : 0);
-        },
+    const gauge = (name: string, help: string, read: (j: Jsz) => number): void =>
+      scrapedGauge(registry, name, help, () => {
+        const j = current();
+        return j ? read(j) : 0;
       });
-    };
     gauge('tern_jetstream_enabled', 'Whether JetStream is running (1) or not (0)', () => 1);
     gauge('tern_jetstream_streams', 'Streams', (j) => j.streams);
     gauge('tern_jetstream_consumers', 'Consumers of all streams', (j) => j.consumers);
@@ -227,18 +222,11 @@ export class JetStreamMonitor {
     gauge('tern_jetstream_bytes', 'Bytes stored in all streams', (j) => j.bytes);
     gauge('tern_jetstream_memory_bytes', 'Bytes used by memory-storage streams', (j) => j.memory);
     gauge('tern_jetstream_storage_bytes', 'Bytes used by file-storage streams', (j) => j.storage);
-    const counter = (name: string, help: string, read: (j: Jsz) => number): void => {
-      new Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.reset();
-          const j = current();
-          if (j) this.inc(read(j));
-        },
+    const counter = (name: string, help: string, read: (j: Jsz) => number): void =>
+      scrapedCounter(registry, name, help, () => {
+        const j = current();
+        return j ? read(j) : undefined;
       });
-    };
     counter('tern_jetstream_api_requests_total', 'JetStream API requests ($JS.API.>) handled', (j) => j.api.total);
     counter('tern_jetstream_api_errors_total', 'JetStream API requests answered with an error', (j) => j.api.errors);
 

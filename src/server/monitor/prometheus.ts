@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric
 import type { Server } from '../server.js';
 import type { SizeHistogram } from '../size-histogram.js';
 import { routeSource } from './routes.js';
+import { scrapedCounter, scrapedGauge } from './scrape-metrics.js';
 
 /** A prom-client Histogram whose buckets come from a SizeHistogram filled on the hot path. */
 class ExternalHistogram extends Histogram<string> {
@@ -49,27 +50,8 @@ export function createMetricsRegistry(server: Server, opts: MetricsOptions): Reg
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry });
   const st = server.stats;
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: () => number): void => scrapedCounter(registry, name, help, read);
+  const gauge = (name: string, help: string, read: () => number): void => scrapedGauge(registry, name, help, read);
 
   new Gauge({
     name: 'tern_info',
