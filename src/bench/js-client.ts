@@ -177,6 +177,13 @@ export class JsBenchClient {
     return this.conn.error;
   }
 
+  /** Stop handing frames, failures and read-batch ends to a finished generator (the connection stays open). */
+  detachHandlers(): void {
+    this.onFrame = () => {};
+    this.onFailure = () => {};
+    this.conn.afterData = () => {};
+  }
+
   close(): void {
     for (const [, p] of this.pending) clearTimeout(p.timer);
     this.pending.clear();

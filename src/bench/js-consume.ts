@@ -113,9 +113,7 @@ function consume(
       if (settled) return;
       settled = true;
       clearInterval(watchdog);
-      client.onFrame = () => {};
-      client.onFailure = () => {};
-      client.conn.afterData = () => {};
+      client.detachHandlers();
       if (e) return reject(e);
       // The last acks, then a round trip so the server has read them before the clock stops.
       if (out.length > 0) void client.write(out.join(''));

@@ -95,9 +95,7 @@ function publishWindowed(
       if (settled) return;
       settled = true;
       clearInterval(watchdog);
-      client.onFrame = () => {};
-      client.onFailure = () => {};
-      client.conn.afterData = () => {};
+      client.detachHandlers();
       if (e) reject(e);
       else resolve({ sample: { jobMsgCnt: ackCount, msgBytes: ackCount * size, start, end: lastAckAt }, acked: ackCount, firstSeq, lastSeq });
     };
