@@ -166,13 +166,21 @@ export class JsCluster {
   }
 
   private ownersAnnounced(payload: Buffer): void {
+    const text = payload.toString('utf8');
     let a: OwnersAnnouncement;
     try {
-      a = JSON.parse(payload.toString('utf8')) as OwnersAnnouncement;
-    } catch {
+      a = JSON.parse(text) as OwnersAnnouncement;
+    } catch (err) {
+      // The delivery carries no route identity: the start of the body is the best hint of who sent it.
+      this.server.logger.debug(`JetStream: dropped malformed ownership announcement from unknown sender (${(err as Error).message}): ${text.slice(0, 120)}`);
       return;
     }
-    if (typeof a.node !== 'string' || a.node === this.token || !Array.isArray(a.streams)) return;
+    if (a !== null && typeof a === 'object' && a.node === this.token) return;
+    if (a === null || typeof a !== 'object' || typeof a.node !== 'string' || !Array.isArray(a.streams)) {
+      const sender = a !== null && typeof a === 'object' && typeof a.node === 'string' ? `node ${a.node}` : 'unknown sender';
+      this.server.logger.debug(`JetStream: dropped malformed ownership announcement from ${sender}: ${text.slice(0, 120)}`);
+      return;
+    }
     for (const [name, o] of this.remote) if (o.node === a.node) this.remote.delete(name);
     for (const s of a.streams) {
       if (typeof s.name !== 'string') continue;

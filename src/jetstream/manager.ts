@@ -95,12 +95,15 @@ export class JetStream {
       transport,
       maxPayload: config.maxPayload,
       saveMeta: (s) => this.saveStreamMeta(s),
+      warn: (line) => this.log('warn', line),
     };
     this.consumerHost = {
       transport,
       saveState: (c) => this.saveConsumerState(c),
       removeInactive: (c) => {
-        void this.deleteConsumer(c.stream.name, c.name).catch(() => undefined);
+        void this.deleteConsumer(c.stream.name, c.name).catch((err: unknown) => {
+          this.log('warn', `JetStream: could not remove inactive consumer ${c.stream.name} > ${c.name}: ${err instanceof Error ? err.message : String(err)}`);
+        });
       },
     };
   }

@@ -33,6 +33,8 @@ export interface StreamHost {
   saveMeta(stream: Stream): void;
   /** Account-level limit on message payloads (max_payload). */
   maxPayload: number;
+  /** Server log at warn level (problems that must not fail the caller). */
+  warn(line: string): void;
 }
 
 export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
@@ -340,8 +342,11 @@ export class Stream {
     for (const s of this.subs) this.host.transport.unsubscribe(s);
     this.subs = [];
     for (const c of this.consumers.values()) await c.stop();
-    // Let queued PubAcks go out once durable.
-    await this.store.whenDurable().catch(() => undefined);
+    // Let queued PubAcks go out once durable; a failure here must not stop the
+    // shutdown, but the operator has to see that the tail may not be on disk.
+    await this.store.whenDurable().catch((err: unknown) => {
+      this.host.warn(`JetStream: stream '${this.name}' could not make its last writes durable on stop: ${err instanceof Error ? err.message : String(err)}`);
+    });
     await this.store.stop();
   }
 
