@@ -764,8 +764,52 @@ export class ProtocolParser {
     }
   }
 
+  /**
+   * The common PUB line `<subject> [reply] <size>` in one pass: size digits
+   * read back from the end, subject and reply forward from the start. Returns
+   * false (pa untouched) for anything else, which the general splitter then
+   * handles or reports.
+   */
+  private splitPubFast(src: Buffer, s: number, e: number): boolean {
+    let d = e;
+    let size = 0;
+    let mul = 1;
+    for (; d > s; d--) {
+      const c = src[d - 1]! - 48;
+      if (c < 0 || c > 9) break;
+      size += c * mul;
+      mul *= 10;
+    }
+    if (d === e || e - d > 15 || d <= s) return false;
+    const sep = src[d - 1];
+    if (sep !== SPACE && sep !== TAB) return false;
+    let j = s;
+    for (let c = src[j]!; c !== SPACE && c !== TAB; c = src[++j]!);
+    let r = j;
+    while (r < d && (src[r] === SPACE || src[r] === TAB)) r++;
+    const pa = this.pa;
+    if (r < d) {
+      let re = r;
+      for (let c = src[re]!; c !== SPACE && c !== TAB; c = src[++re]!);
+      for (let t = re; t < d; t++) if (src[t] !== SPACE && src[t] !== TAB) return false;
+      pa.replyStart = r;
+      pa.replyEnd = re;
+    } else pa.replyStart = pa.replyEnd = 0;
+    pa.buf = src;
+    pa.subjStart = s;
+    pa.subjEnd = j;
+    pa.hdr = -1;
+    pa.szbStart = d;
+    pa.szbEnd = e;
+    pa.size = size;
+    pa.subject = internSubject(src, s, j);
+    pa.shownIsSubject = true;
+    return true;
+  }
+
   /** Split a PUB/HPUB argument line on spaces/tabs into this.pa. */
   private splitPubArgs(src: Buffer, s: number, e: number, hpub: boolean): boolean {
+    if (!hpub && this.splitPubFast(src, s, e)) return true;
     const argS = this.argS;
     const argE = this.argE;
     let n = 0;
