@@ -8,19 +8,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, StorageType, jetstream, jetstreamManager, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { startNode, stopAll, until, waitMesh, type ClusterNode } from '../cluster/helpers.js';
+import { startNode, stopAll, until, waitInterest, waitMesh, type ClusterNode } from '../cluster/helpers.js';
 import { b2s, rejectsWithCode, s2b, sleep, uniq } from './helpers.js';
 
-/** Replies that arrive for one raw request within `waitMs` (to prove "exactly once"). */
-async function allReplies(nc: NatsConnection, subject: string, body: string, waitMs = 400): Promise<Record<string, unknown>[]> {
+/**
+ * Replies to one raw request (to prove "exactly once"): waits until `expected`
+ * replies came (or `timeoutMs` passed), then `extraMs` more so that a second,
+ * late reply would be counted too.
+ */
+async function allReplies(nc: NatsConnection, subject: string, body: string, expected = 1, timeoutMs = 5000, extraMs = 300): Promise<Record<string, unknown>[]> {
   const inbox = `_INBOX.once.${uniq('r')}`;
   const got: Record<string, unknown>[] = [];
   const sub = nc.subscribe(inbox, { callback: (_e, m) => void got.push(JSON.parse(b2s(m.data)) as Record<string, unknown>) });
-  await nc.flush();
-  nc.publish(subject, s2b(body), { reply: inbox });
-  await nc.flush();
-  await sleep(waitMs);
-  sub.unsubscribe();
+  try {
+    await nc.flush();
+    nc.publish(subject, s2b(body), { reply: inbox });
+    await nc.flush();
+    const deadline = Date.now() + timeoutMs;
+    while (got.length < expected && Date.now() < deadline) await sleep(10);
+    await sleep(extraMs);
+    await nc.flush();
+  } finally {
+    sub.unsubscribe();
+  }
   return got;
 }
 
@@ -186,7 +196,8 @@ describe('JetStream across a 3-node Tern cluster (R1)', { timeout: 90_000 }, () 
     const early = nb.subscribe('*.x', { callback: (_e, m) => void (m.subject.startsWith(W) && seen.push(`pwc ${m.string()}`)) });
     const late = nb.subscribe(`${W}.x`, { callback: (_e, m) => void seen.push(`lit ${m.string()}`) });
     await nb.flush();
-    await sleep(300);
+    // Both subscriptions must be known on A (across the route) before publishing.
+    await waitInterest([nb], [na]);
     const js = jetstream(na);
     for (let i = 1; i <= 20; i++) assert.equal((await js.publish(`${W}.x`, s2b(String(i)))).seq, i);
     await until(() => seen.length === 40, 3000, `40 copies on B (got ${seen.length})`);

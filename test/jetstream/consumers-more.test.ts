@@ -5,10 +5,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy } from '@nats-io/jetstream';
-import { jsKinds, startJs, uniq, apiRequest, rejectsWithCode, s2b, sleep, ms, type JsEnv } from './helpers.js';
+import { jsKinds, startJs, uniq, apiRequest, rejectsWithCode, s2b, ms, waitFor, type JsEnv } from './helpers.js';
 
 for (const kind of jsKinds()) {
-  describe(`jetstream consumers, more [${kind}]`, () => {
+  describe(`jetstream consumers, more [${kind}]`, { timeout: 60_000 }, () => {
     let env: JsEnv;
     before(async () => {
       env = await startJs(kind);
@@ -32,9 +32,9 @@ for (const kind of jsKinds()) {
         if (seen.length === 80) break;
       }
       assert.deepEqual(seen, Array.from({ length: 80 }, (_, i) => i + 1));
-      await sleep(100);
-      const ci = await env.jsm.consumers.info(s, 'loop');
-      assert.deepEqual([ci.num_pending, ci.delivered.stream_seq], [0, 80]);
+      // The acks are fire-and-forget: wait until the server has them all.
+      const ci = await waitFor(() => env.jsm.consumers.info(s, 'loop'), (i) => i.num_ack_pending === 0);
+      assert.deepEqual([ci.num_pending, ci.delivered.stream_seq, ci.num_ack_pending, ci.ack_floor.stream_seq], [0, 80, 0, 80]);
     });
 
     it('redelivers on the backoff schedule', async () => {
@@ -61,10 +61,15 @@ for (const kind of jsKinds()) {
     it('removes ephemeral consumers after inactive_threshold', async () => {
       const s = uniq('CEPH');
       await env.jsm.streams.add({ name: s, subjects: [s] });
+      const created = Date.now(); // before the request: a lower bound on the consumer's age
       const r = await apiRequest(env.nc, `$JS.API.CONSUMER.CREATE.${s}`, { stream_name: s, config: { ack_policy: 'explicit', inactive_threshold: ms(500) } });
       const name = String(r.name);
       assert.equal((await env.jsm.consumers.info(s, name)).name, name);
-      await sleep(2500);
+      // Poll the stream's consumer names (not the consumer itself, so the polling is no activity).
+      const names = async (): Promise<string[]> => ((await apiRequest(env.nc, `$JS.API.CONSUMER.NAMES.${s}`, {})).consumers as string[] | null) ?? [];
+      const left = await waitFor(names, (n) => !n.includes(name), 10_000, 100);
+      assert.deepEqual(left, [], 'the ephemeral consumer is gone');
+      assert.ok(Date.now() - created >= 480, `removed ${Date.now() - created} ms after creation, inactive_threshold is 500 ms`);
       await rejectsWithCode(env.jsm.consumers.info(s, name), 10014);
     });
 

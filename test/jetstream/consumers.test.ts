@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import { jsKinds, startJs, uniq, apiRequest, rejectsWithCode, pull, s2b, b2s, sleep, ms, type JsEnv } from './helpers.js';
+import { jsKinds, startJs, uniq, apiRequest, rejectsWithCode, pull, s2b, b2s, sleep, ms, waitFor, clockPast, type JsEnv } from './helpers.js';
 
 async function fillStream(env: JsEnv, name: string, subjects: string[], n: number): Promise<void> {
   await env.jsm.streams.add({ name, subjects: [`${name}.>`] });
@@ -21,7 +21,7 @@ async function fetchAll(env: JsEnv, stream: string, consumer: string, max: numbe
 const seqs = (msgs: JsMsg[]): number[] => msgs.map((m) => m.seq);
 
 for (const kind of jsKinds()) {
-  describe(`jetstream consumers [${kind}]`, () => {
+  describe(`jetstream consumers [${kind}]`, { timeout: 120_000 }, () => {
     let env: JsEnv;
     before(async () => {
       env = await startJs(kind);
@@ -179,16 +179,25 @@ for (const kind of jsKinds()) {
     it('+WPI extends the ack deadline', async () => {
       const s = uniq('CWPI');
       await fillStream(env, s, ['a'], 1);
-      await env.jsm.consumers.add(s, { durable_name: 'p', ack_policy: AckPolicy.Explicit, ack_wait: ms(1000) });
+      const ackWait = 3000;
+      await env.jsm.consumers.add(s, { durable_name: 'p', ack_policy: AckPolicy.Explicit, ack_wait: ms(ackWait) });
       const [m] = await fetchAll(env, s, 'p', 1);
-      for (let i = 0; i < 3; i++) {
+      assert.equal(m?.seq, 1);
+      const deliveredBy = Date.now();
+      // A pull waits the whole time: had ack_wait run out (WPI ignored), the
+      // message would be redelivered into it. Each WPI comes 500 ms after the
+      // last, leaving 2.5 s of slack per step for a loaded machine.
+      const watch = fetchAll(env, s, 'p', 1, ackWait + 1500);
+      while (Date.now() - deliveredBy <= ackWait + 500) {
         await sleep(500);
         m!.working();
       }
-      // 1.5s after delivery with ack_wait 1s, it is still pending (not redelivered).
+      const redelivered = await watch;
+      assert.ok(Date.now() - deliveredBy > ackWait, 'the check outlasted ack_wait');
+      assert.deepEqual(seqs(redelivered), [], 'no redelivery while in progress');
       const ci = await env.jsm.consumers.info(s, 'p');
-      assert.deepEqual([ci.num_ack_pending, ci.num_redelivered], [1, 0]);
-      await m!.ackAck();
+      assert.deepEqual([ci.num_ack_pending, ci.num_redelivered, ci.delivered.consumer_seq], [1, 0, 1]);
+      assert.ok(await m!.ackAck());
     });
 
     it('honours max_ack_pending', async () => {
@@ -221,9 +230,11 @@ for (const kind of jsKinds()) {
     it('supports every deliver policy and filter subjects', async () => {
       const s = uniq('CPOL');
       await fillStream(env, s, ['a', 'b', 'c'], 6); // a:1,4 b:2,5 c:3,6
-      await sleep(50);
-      const t = new Date();
-      await sleep(20);
+      // A start time strictly between m6 and m7, whatever the scheduler does:
+      // m1..m6 were stored before now, m7 is published once the clock is past
+      // t (10 ms each side for ms rounding of the client's and server's clocks).
+      const t = new Date(Date.now() + 10);
+      await clockPast(t.getTime() + 10);
       await env.js.publish(`${s}.a`, s2b('m7'));
       const mk = async (name: string, cfg: Record<string, unknown>): Promise<number[]> => {
         await env.jsm.consumers.add(s, { durable_name: name, ack_policy: AckPolicy.Explicit, ...cfg });
@@ -277,9 +288,11 @@ for (const kind of jsKinds()) {
       assert.deepEqual(got.map((g) => [g.status, g.description]), [[409, 'Message Size Exceeds MaxBytes']]);
       got = await pull(env.nc, s, 'raw', { batch: 5, max_bytes: 1000, expires: ms(1000) }, (g) => g.some((x) => x.status !== 0));
       assert.deepEqual(got.map((g) => [g.status, g.data]), [[0, 'p2'], [408, '']]);
-      // batch and expires over a limit / bad JSON.
-      got = await pull(env.nc, s, 'raw', '{"batch":', (g) => g.length >= 1, 1500);
-      assert.equal(got.length <= 1, true);
+      // Bad JSON: one 400 Bad Request status, no message.
+      got = await pull(env.nc, s, 'raw', '{"batch":', (g) => g.length >= 1, 3000);
+      assert.equal(got.length, 1, JSON.stringify(got));
+      assert.equal(got[0]!.status, 400);
+      assert.match(got[0]!.description, /^Bad Request - /);
     });
 
     it('delivers to push consumers, with queue groups, heartbeats and flow control', async () => {
@@ -333,9 +346,11 @@ for (const kind of jsKinds()) {
       const subs = [0, 1].map((i) => env.nc.subscribe(gds, { queue: 'workers', callback: (_e, m) => { counts[i]!++; m.respond(s2b('+ACK')); } }));
       await env.nc.flush();
       for (let i = 0; i < 20; i++) await env.js.publish(`${g}.a`, s2b(`q${i}`));
-      await sleep(300);
+      const total = await waitFor(async () => counts[0]! + counts[1]!, (n) => n >= 20);
+      await env.nc.flush(); // anything beyond 20 already on the wire is counted too
       for (const sub of subs) sub.unsubscribe();
-      assert.equal(counts[0]! + counts[1]!, 20);
+      assert.equal(total, 20);
+      assert.equal(counts[0]! + counts[1]!, 20, 'each message went to one member only');
       const gi = await env.jsm.consumers.info(g, 'grp');
       assert.equal(gi.num_ack_pending, 0);
     });

@@ -30,7 +30,7 @@ async function pipeline(env: JsEnv, subject: string, acked: Map<number, number>,
 }
 
 for (const kind of jsKinds()) {
-  describe(`jetstream crash (kill -9) [${kind}]`, () => {
+  describe(`jetstream crash (kill -9) [${kind}]`, { timeout: 240_000 }, () => {
     let env: JsEnv;
     before(async () => {
       env = await startJs(kind);
@@ -111,10 +111,13 @@ for (const kind of jsKinds()) {
       const c = await env.js.consumers.get(s, 'w');
       let lastAcked = 0;
       while (lastAcked < 1500) {
+        let got = 0;
         for await (const m of await c.fetch({ max_messages: 250, expires: 2000 })) {
           await m.ackAck();
           lastAcked = m.seq;
+          got++;
         }
+        assert.ok(got > 0, `consume stalled at ${lastAcked}`);
       }
       await env.restart('kill');
       const ci = await env.jsm.consumers.info(s, 'w');

@@ -139,6 +139,26 @@ export async function pull(
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Polls `read` until `done` holds for its value or `timeoutMs` passes, and
+ * returns the last value read either way: the caller asserts on it, so a
+ * timeout fails with the real difference instead of a bare "timed out".
+ * Use it instead of a fixed sleep before asserting on eventual state.
+ */
+export async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5000, intervalMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() >= deadline) return v;
+    await sleep(intervalMs);
+  }
+}
+
+/** Resolves once the wall clock is strictly past `ms` (epoch milliseconds). */
+export async function clockPast(ms: number): Promise<void> {
+  while (Date.now() <= ms) await sleep(Math.max(1, ms - Date.now() + 1));
+}
+
 export const NANOS = 1_000_000;
 /** milliseconds to nanoseconds, as the JSON API wants durations. */
 export const ms = (n: number): number => n * NANOS;

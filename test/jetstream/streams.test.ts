@@ -3,10 +3,10 @@
 // errors, publish / PubAck / dedup / expected-* headers, limits, purge, get.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsKinds, startJs, uniq, apiRequest, rejectsWithCode, hdrs, s2b, b2s, sleep, ms, type JsEnv } from './helpers.js';
+import { jsKinds, startJs, uniq, apiRequest, rejectsWithCode, hdrs, s2b, b2s, ms, waitFor, type JsEnv } from './helpers.js';
 
 for (const kind of jsKinds()) {
-  describe(`jetstream streams [${kind}]`, () => {
+  describe(`jetstream streams [${kind}]`, { timeout: 60_000 }, () => {
     let env: JsEnv;
     before(async () => {
       env = await startJs(kind);
@@ -148,8 +148,8 @@ for (const kind of jsKinds()) {
       // A publish without reply is stored too (no PubAck).
       env.nc.publish(`${name}.a`, s2b('fire and forget'));
       await env.nc.flush();
-      await sleep(50);
-      assert.equal((await env.jsm.streams.info(name)).state.messages, 4);
+      const stored = await waitFor(() => env.jsm.streams.info(name), (i) => i.state.messages >= 4);
+      assert.equal(stored.state.messages, 4);
       const m = await env.jsm.streams.getMessage(name, { seq: 2 });
       assert.ok(m);
       assert.equal(m.subject, `${name}.b.c`);
@@ -223,12 +223,15 @@ for (const kind of jsKinds()) {
     it('expires messages after max_age', async () => {
       const name = uniq('AGE');
       await env.jsm.streams.add({ name, subjects: [name], max_age: ms(300) });
+      const beforePublish = Date.now();
       await env.js.publish(name, s2b('old'));
       const si = await env.jsm.streams.info(name);
       assert.equal(si.config.duplicate_window, ms(300)); // capped by max_age
       assert.equal(si.state.messages, 1);
-      await sleep(1200);
-      const after = await env.jsm.streams.info(name);
+      const after = await waitFor(() => env.jsm.streams.info(name), (i) => i.state.messages === 0, 10_000, 50);
+      // Not before its age: the clock started before the publish, so this bound holds under any load.
+      const age = Date.now() - beforePublish;
+      assert.ok(age >= 280, `expired within ${age} ms of publishing, max_age is 300 ms`); // 20 ms for clock rounding
       assert.equal(after.state.messages, 0);
       assert.equal(after.state.first_seq, 2);
       assert.equal(after.state.last_seq, 1);
