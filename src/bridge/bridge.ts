@@ -58,6 +58,7 @@ export async function startBridge(opts: StartOptions = {}): Promise<RunningBridg
       connection: conn.value,
       source: m.source,
       mappingName: m.name,
+      parking: m.parking,
       options: { window: config.window, reconnect: config.reconnect, failFast: opts.failFast ?? true },
     });
     engine.add(new MappingRunner(m, source, engine, log.child({ mapping: m.name, connection: m.connectionName })));

@@ -22,6 +22,10 @@
 //   3. The engine never nacks: a message that cannot be delivered is retried in order and,
 //      after the mapping's attempt limit, dead-lettered and acked. On stop, unconfirmed
 //      messages are simply not acked, so the source redelivers them after restart.
+//   4. A message bigger than the target's max_payload cannot travel to NATS at all. If the
+//      connector's `oversize` is 'park', the engine calls source.park() and acks only after
+//      it resolved (and the headers-only dead letter, which names the parking place, was
+//      confirmed); a rejected park() keeps the message unacked and is retried with backoff.
 // Invariants a source must keep:
 //   a. Messages on one lane are pushed in source order (AMQP: per queue delivery order;
 //      Kafka: per partition offset order).
@@ -111,6 +115,21 @@ export interface SourceStats {
   readonly lag?: ReadonlyArray<{ topic: string; partition: number; lag: number }>;
 }
 
+/** What the engine tells a source when it asks it to park a message. */
+export interface ParkRequest {
+  readonly mapping: string;
+  /** Why the message cannot go to the target (the dead letter's Bridge-Error). */
+  readonly error: string;
+  /** The subject it would have gone to, when it could be rendered. */
+  readonly targetSubject: string | undefined;
+}
+
+/**
+ * Where a parked message now is, as header suffix -> value: { Queue: 'q' } becomes the
+ * dead letter's `Bridge-Parked-Queue: q`.
+ */
+export type ParkedLocation = Readonly<Record<string, string>>;
+
 /** A running source for one mapping. Created by ConnectorDefinition.createSource. */
 export interface SourceConnector {
   /**
@@ -135,6 +154,13 @@ export interface SourceConnector {
   close(): Promise<void>;
   /** Current stats; may do I/O (passive declare, offset fetch). Rejects if disconnected. */
   stats(): Promise<SourceStats>;
+  /**
+   * Keep a copy of `msg` (body, properties, headers) on the source system because acking
+   * would delete the only copy and the target cannot hold it. Resolves only once the
+   * source system confirmed the copy durably; rejects with a clear error otherwise.
+   * Required when the definition's `oversize` is 'park'.
+   */
+  park?(msg: SourceMessage, req: ParkRequest): Promise<ParkedLocation>;
 }
 
 /** Settings the engine passes to every source, from the bridge config. */
@@ -191,6 +217,8 @@ export interface SourceContext<Conn, Src> {
   /** Mapping name, for queue naming and logs. */
   readonly mappingName: string;
   readonly options: SourceOptions;
+  /** The mapping's `parking:` block (only for connectors whose `oversize` is 'park'). */
+  readonly parking?: { readonly queue: string | undefined };
 }
 
 /**
@@ -218,6 +246,13 @@ export interface ConnectorDefinition<Conn = unknown, Src = unknown> {
    * others fall back to the mapping's `dedup.missing` policy.
    */
   alwaysTokens(source: Src): readonly string[];
+  /**
+   * How a message bigger than the target's max_payload survives its ack:
+   *   'park'     acking deletes it (AMQP), so the source's park() copies it first;
+   *   'retained' acking leaves it in place (a Kafka commit does not delete the record):
+   *              the dead letter's Bridge-Source-* coordinates locate it.
+   */
+  readonly oversize: 'park' | 'retained';
   /** Default dedup key template, e.g. "{topic}/{partition}/{offset}" or "{messageId}". */
   readonly defaultDedupKey: string;
   /**

@@ -9,7 +9,7 @@
 // acked until it is confirmed or dead-lettered, so a crash at any point loses nothing;
 // the redelivered messages carry the same Nats-Msg-Id and the stream drops the copies.
 import { createHash } from 'node:crypto';
-import type { HeaderEntry, SourceConnector, SourceMessage, SourceSink } from './connector.js';
+import type { HeaderEntry, ParkedLocation, SourceConnector, SourceMessage, SourceSink } from './connector.js';
 import type { Logger } from './log.js';
 import type { Mapping } from './mapping.js';
 import type { BridgeMetrics } from './metrics.js';
@@ -29,6 +29,8 @@ interface Entry {
   attempts: number;
   /** Set when the message goes to the dead-letter subject instead. */
   dead: { reason: string; error: string } | undefined;
+  /** Where the source parked an oversized message (set once: retries do not park again). */
+  parked: ParkedLocation | undefined;
 }
 
 class Lane {
@@ -135,7 +137,7 @@ export class MappingRunner implements SourceSink {
 
   private prepare(msg: SourceMessage): Entry {
     const mp = this.mapping;
-    const e: Entry = { msg, subject: '', headers: msg.headers, msgId: undefined, state: 'inflight', attempts: 0, dead: undefined };
+    const e: Entry = { msg, subject: '', headers: msg.headers, msgId: undefined, state: 'inflight', attempts: 0, dead: undefined, parked: undefined };
     // Headers first: they never fail, and the dead-letter message needs them.
     const rules = mp.headers;
     if (!this.allHeadersPass || rules.add.length > 0) {
@@ -206,8 +208,13 @@ export class MappingRunner implements SourceSink {
     const t = this.engine.target;
     const cb = (err: PublishError | null, ack: PubAckInfo | null): void => this.onResult(lane, e, err, ack);
     if (e.dead) {
-      const { subject, stream } = { subject: this.mapping.deadLetterSubject, stream: this.mapping.deadLetterStream };
       const oversize = e.dead.reason === 'oversize';
+      // Acking deletes the only copy at such a source: park it there first (engine invariant 4).
+      if (oversize && e.parked === undefined && this.mapping.connector.oversize === 'park') {
+        this.park(lane, e);
+        return;
+      }
+      const { subject, stream } = { subject: this.mapping.deadLetterSubject, stream: this.mapping.deadLetterStream };
       const hdrs: HeaderEntry[] = [
         ...e.headers,
         ['Bridge-Error', e.dead.error.replace(/[\r\n]+/g, ' ')],
@@ -218,6 +225,7 @@ export class MappingRunner implements SourceSink {
       ];
       if (e.subject) hdrs.push(['Bridge-Target-Subject', e.subject]);
       if (oversize) hdrs.push(['Bridge-Body-Omitted', String(e.msg.body.length)]);
+      if (e.parked) for (const k in e.parked) hdrs.push([`Bridge-Parked-${k}`, e.parked[k]!]);
       const body = oversize ? new Uint8Array(0) : e.msg.body;
       if (stream) t.publishJs(subject, body, hdrs, e.msgId === undefined ? undefined : `dlq:${e.msgId}`, cb);
       else t.publishCore(subject, body, hdrs, cb);
@@ -228,6 +236,37 @@ export class MappingRunner implements SourceSink {
     }
   }
 
+  /**
+   * Have the source keep an oversized message before it is acked. On failure the entry
+   * keeps its place in the lane (nothing after it is acked) and is retried with backoff;
+   * the error is logged and counted (tern_bridge_park_failures_total).
+   */
+  private park(lane: Lane, e: Entry): void {
+    const m = this.engine.metrics;
+    const park = this.source.park?.bind(this.source);
+    const parked = park
+      ? park(e.msg, { mapping: this.mapping.name, error: e.dead!.error, targetSubject: e.subject || undefined })
+      : Promise.reject(new Error(`the ${this.mapping.connector.kind} source cannot park messages`));
+    parked.then(
+      (where) => {
+        if (e.state !== 'inflight' || this.closing) return;
+        e.parked = where;
+        m.parked.inc(this.labels);
+        this.send(lane, e);
+      },
+      (err: Error) => {
+        if (e.state !== 'inflight') return;
+        e.state = 'failed';
+        m.parkFailures.inc(this.labels);
+        this.logger.error('cannot park oversized message: it stays unacked at the source and parking is retried', {
+          error: err.message,
+          source: e.msg.coordinates,
+        });
+        this.scheduleRetry(lane);
+      },
+    );
+  }
+
   private onResult(lane: Lane, e: Entry, err: PublishError | null, ack: PubAckInfo | null): void {
     if (e.state !== 'inflight') return;
     const name = this.mapping.name;
@@ -236,7 +275,13 @@ export class MappingRunner implements SourceSink {
       e.state = 'done';
       if (e.dead) {
         m.deadLettered.inc({ mapping: name, reason: e.dead.reason });
-        this.logger.error('message dead-lettered', { reason: e.dead.reason, error: e.dead.error, subject: this.mapping.deadLetterSubject, source: e.msg.coordinates });
+        this.logger.error('message dead-lettered', {
+          reason: e.dead.reason,
+          error: e.dead.error,
+          subject: this.mapping.deadLetterSubject,
+          source: e.msg.coordinates,
+          ...(e.parked ? { parked: e.parked } : {}),
+        });
       } else {
         this.publishedDelta++;
         if (ack?.duplicate) m.duplicates.inc(this.labels);

@@ -58,6 +58,11 @@ export interface Mapping {
   readonly retry: RetryPolicy;
   readonly deadLetterSubject: string;
   readonly deadLetterStream: string | undefined;
+  /**
+   * Where oversized messages are parked on the source (connectors whose `oversize` is
+   * 'park'); queue undefined = the connector's default. Undefined for 'retained' sources.
+   */
+  readonly parking: { readonly queue: string | undefined } | undefined;
 }
 
 /** A configured connection: its name, kind and the validated connection value. */
@@ -71,7 +76,7 @@ export interface MappingDefaults {
   readonly retry: RetryPolicy;
 }
 
-const MAPPING_KEYS = ['name', 'source', 'target', 'dedup', 'headers', 'retry', 'deadLetter'];
+const MAPPING_KEYS = ['name', 'source', 'target', 'dedup', 'headers', 'retry', 'deadLetter', 'parking'];
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -246,6 +251,18 @@ function parseMapping(
   if (dlProblem) fail('deadLetter.subject', `"${deadLetterSubject}" ${dlProblem}`);
   if (isReserved(deadLetterSubject)) fail('deadLetter.subject', `"${deadLetterSubject}" is in a reserved subject space`);
 
+  // parking (oversized messages whose ack would delete the only copy)
+  let parking: Mapping['parking'];
+  const pk = raw['parking'];
+  if (conn.definition.oversize === 'park') {
+    const block = pk ?? {};
+    if (!isObj(block)) return fail('parking', 'must be an object with "queue"');
+    for (const k of Object.keys(block)) if (k !== 'queue') fail(`parking.${k}`, 'unknown field (known: queue)');
+    parking = { queue: optString(block['queue'], 'parking.queue', fail) };
+  } else if (pk !== undefined) {
+    fail('parking', `${conn.definition.kind} sources keep oversized messages where they are (the dead letter's Bridge-Source-* headers locate them): nothing to park`);
+  }
+
   return {
     name: name as string,
     file: basename(file),
@@ -261,6 +278,7 @@ function parseMapping(
     retry,
     deadLetterSubject,
     deadLetterStream: optString(dl['stream'], 'deadLetter.stream', fail),
+    parking,
   };
 }
 

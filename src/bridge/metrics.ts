@@ -12,6 +12,8 @@ export class BridgeMetrics {
   readonly duplicates: client.Counter<'mapping'>;
   readonly retries: client.Counter<'mapping' | 'reason'>;
   readonly deadLettered: client.Counter<'mapping' | 'reason'>;
+  readonly parked: client.Counter<'mapping'>;
+  readonly parkFailures: client.Counter<'mapping'>;
   readonly inflight: client.Gauge<'mapping'>;
   readonly latency: client.Histogram<'mapping'>;
   readonly connectionUp: client.Gauge<'connection'>;
@@ -33,6 +35,18 @@ export class BridgeMetrics {
     this.duplicates = new client.Counter({ name: 'tern_bridge_duplicates_dropped_total', help: 'publishes the stream dropped as duplicates (PubAck.duplicate)', labelNames: ['mapping'], registers: r });
     this.retries = new client.Counter({ name: 'tern_bridge_retries_total', help: 'publish retries', labelNames: ['mapping', 'reason'], registers: r });
     this.deadLettered = new client.Counter({ name: 'tern_bridge_dead_lettered_total', help: 'messages sent to the dead-letter subject', labelNames: ['mapping', 'reason'], registers: r });
+    this.parked = new client.Counter({
+      name: 'tern_bridge_parked_total',
+      help: 'oversized messages copied to the source-side parking place (confirmed) before their ack',
+      labelNames: ['mapping'],
+      registers: r,
+    });
+    this.parkFailures = new client.Counter({
+      name: 'tern_bridge_park_failures_total',
+      help: 'failed parking attempts; the message stays unacked at the source and is retried',
+      labelNames: ['mapping'],
+      registers: r,
+    });
     this.inflight = new client.Gauge({ name: 'tern_bridge_inflight', help: 'messages received and not yet acked at the source', labelNames: ['mapping'], registers: r });
     this.latency = new client.Histogram({
       name: 'tern_bridge_end_to_end_latency_seconds',

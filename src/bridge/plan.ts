@@ -23,6 +23,7 @@ export function renderPlan(config: BridgeConfig, mappings: readonly Mapping[], c
       connection: conn.value,
       source: m.source,
       mappingName: m.name,
+      parking: m.parking,
       options: { window: config.window, reconnect: config.reconnect, failFast: true },
     };
     for (const line of m.connector.plan(ctx)) out.push(`  source: ${line}`);

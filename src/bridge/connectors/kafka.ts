@@ -786,6 +786,9 @@ export const kafkaConnector: ConnectorDefinition<KafkaConnection, KafkaSource> =
   parseSource,
   tokens: () => ['topic', 'partition', 'offset', 'timestamp', 'key'],
   alwaysTokens: () => ['topic', 'partition', 'offset', 'timestamp'],
+  // A commit does not delete the record: an oversized message stays in the topic, located
+  // by the dead letter's Bridge-Source-topic/partition/offset.
+  oversize: 'retained',
   defaultDedupKey: '{topic}/{partition}/{offset}',
   sampleTokens(source: KafkaSource): MessageTokens[] {
     const topics = source.topics.length > 0 ? source.topics : ['topic'];

@@ -12,6 +12,8 @@ import * as amqp from 'amqplib';
 import {
   ConnectorConfigError,
   type ConnectorDefinition,
+  type ParkedLocation,
+  type ParkRequest,
   type SourceConnector,
   type SourceContext,
   type SourceMessage,
@@ -19,6 +21,7 @@ import {
   type SourceStats,
 } from '../connector.js';
 import { encodeAmqpHeaders } from './rabbitmq-headers.js';
+import { defaultParkingQueue, parkedCopy, ParkingPublisher } from './rabbitmq-parking.js';
 
 export interface RabbitConnection {
   readonly url: string;
@@ -53,6 +56,16 @@ function connectUrl(c: RabbitConnection): string {
   if (c.password !== null && u.password === '') u.password = encodeURIComponent(c.password);
   if (c.heartbeatSeconds !== null) u.searchParams.set('heartbeat', String(c.heartbeatSeconds));
   return u.toString();
+}
+
+/** The user the broker sees us as (amqplib's default is guest). */
+function loginUser(c: RabbitConnection): string {
+  const u = new URL(connectUrl(c)).username;
+  return u === '' ? 'guest' : decodeURIComponent(u);
+}
+
+function parkingQueueName(ctx: SourceContext<RabbitConnection, RabbitSource>): string {
+  return ctx.parking?.queue ?? defaultParkingQueue(ctx.mappingName);
 }
 
 function redact(url: string): string {
@@ -102,10 +115,26 @@ class RabbitMqSource implements SourceConnector {
   private connecting: Promise<void> | undefined;
   private readonly queue: string;
   private readonly lane: string;
+  private readonly parking: ParkingPublisher;
+  private readonly loginUser: string;
 
   constructor(private readonly ctx: SourceContext<RabbitConnection, RabbitSource>) {
     this.queue = ctx.source.mode === 'tap' ? tapQueueName(ctx.source, ctx.mappingName) : ctx.source.queue!;
     this.lane = `queue:${this.queue}`;
+    this.parking = new ParkingPublisher(parkingQueueName(ctx), ctx.mappingName);
+    this.loginUser = loginUser(ctx.connection);
+  }
+
+  /**
+   * Copy an oversized message to the parking queue (confirmed) so that its ack loses
+   * nothing. A message of an earlier channel is parked too: it is redelivered as well, so
+   * the parking queue may then hold it twice (at-least-once, same message-id).
+   */
+  async park(msg: SourceMessage, req: ParkRequest): Promise<ParkedLocation> {
+    const conn = this.conn;
+    if (!conn) throw new Error(`cannot park the message in queue "${this.parking.queue}" (mapping "${this.ctx.mappingName}"): not connected to RabbitMQ`);
+    const { content, options } = parkedCopy((msg as AmqpMessage).raw, req, this.queue, this.loginUser);
+    return this.parking.park(conn, content, options);
   }
 
   async start(sink: SourceSink): Promise<void> {
@@ -361,6 +390,8 @@ export const rabbitmqConnector: ConnectorDefinition<RabbitConnection, RabbitSour
   parseSource,
   tokens: () => ['routingKey', 'exchange', 'queue', 'messageId', 'correlationId', 'deliveryTag'],
   alwaysTokens: () => ['routingKey', 'exchange', 'queue', 'deliveryTag'],
+  // basic.ack deletes the message: an oversized one is parked on the broker first.
+  oversize: 'park',
   defaultDedupKey: '{messageId}',
   sampleTokens: (src) => {
     const keys = src.bindingKeys.length > 0 ? src.bindingKeys : ['sample.key'];
@@ -382,6 +413,7 @@ export const rabbitmqConnector: ConnectorDefinition<RabbitConnection, RabbitSour
       for (const k of s.bindingKeys) lines.push(`bind "${name}" to exchange "${s.exchange}" with key "${k}"`);
     } else lines.push(`check queue "${name}" exists (takeover: the bridge competes with any other consumer)`);
     lines.push(`consume "${name}" with manual acks, prefetch ${s.prefetch ?? ctx.options.window}`);
+    lines.push(`park messages bigger than the target's max_payload in durable queue "${parkingQueueName(ctx)}" (declared if missing; publisher confirm before the ack)`);
     return lines;
   },
   createSource: (ctx) => new RabbitMqSource(ctx),
