@@ -115,7 +115,7 @@ export class ParkingPublisher {
         try {
           // The return (if any) arrives before the confirm of the same publish.
           ch.publish('', this.queue, content, options, (err: unknown) =>
-            finish(err ? new Error(err instanceof Error ? err.message : 'the broker nacked it (queue full with overflow reject-publish, or a policy refused it?)') : null),
+            finish(err ? new Error(`the broker nacked it (${err instanceof Error ? err.message : String(err)}): is the queue at a max-length with overflow reject-publish, or does a policy refuse it?`) : null),
           );
         } catch (e) {
           finish(e as Error);
