@@ -97,6 +97,8 @@ mappings:
     assert.equal(big.headers!.get('Bridge-Error-Reason'), 'oversize');
     assert.match(big.headers!.get('Bridge-Error'), /exceeds the target's max_payload 1048576/);
     assert.equal(big.headers!.get('Bridge-Body-Omitted'), String(1200 * 1024));
+    assert.equal(big.headers!.get('Bridge-Parked-Queue'), 'tern-bridge.parked.poison', 'the body is parked on RabbitMQ (parking.test.ts checks the copy)');
+    assert.equal(big.data.length, 0);
     const unroutable = byId.get('p-8')!;
     assert.equal(unroutable.headers!.get('Bridge-Error-Reason'), 'unroutable');
     assert.match(unroutable.headers!.get('Bridge-Error'), /no value for \{header\.amqp-header-tenant\}/);
@@ -117,6 +119,7 @@ mappings:
   } finally {
     await bridge.stop();
     await ch.deleteQueue(queue).catch(() => undefined);
+    await ch.deleteQueue('tern-bridge.parked.poison').catch(() => undefined);
     await ch.close();
     await deleteStream(nc, stream);
     await deleteStream(nc, dlq);

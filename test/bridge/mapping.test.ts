@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMappingFile, MappingError, type ConnectionEntry } from '../../src/bridge/mapping.js';
 import { rabbitmqConnector } from '../../src/bridge/connectors/rabbitmq.js';
+import { kafkaConnector } from '../../src/bridge/connectors/kafka.js';
 import { bindingKeyToSubject, escapeToken, patternCovers, subjectProblem } from '../../src/bridge/subject.js';
 import { compileTemplate, renderTemplate, subjectPattern } from '../../src/bridge/template.js';
 import { decodeHeaderValue, encodeAmqpHeaders, encodeHeaderValue } from '../../src/bridge/connectors/rabbitmq-headers.js';
@@ -13,6 +14,7 @@ import type { AnyConnectorDefinition } from '../../src/bridge/connector.js';
 
 const conns = new Map<string, ConnectionEntry>([
   ['rabbit', { name: 'rabbit', definition: rabbitmqConnector as unknown as AnyConnectorDefinition, value: { url: 'amqp://x' } }],
+  ['kafka', { name: 'kafka', definition: kafkaConnector as unknown as AnyConnectorDefinition, value: { brokers: ['k:9092'] } }],
 ]);
 const defaults = { retry: { maxAttempts: 3, backoffMs: 10, maxBackoffMs: 100 } };
 const parse = (yaml: string) => parseMappingFile('orders.yaml', yaml, conns, defaults);
@@ -58,6 +60,9 @@ test('mapping errors name the file, the mapping and the field', () => {
   expectError(base(`    source: { connection: rabbit, queue: q }\n    target: { subject: a }\n    dedup: { missing: none }\n    retry: { maxAttempts: 0 }`), 'retry.maxAttempts', /positive integer/);
   expectError(base(`    source: { connection: rabbit, queue: q }\n    target: { subject: a }\n    dedup: { missing: none }\n    deadLetter: { subject: "$SYS.x" }`), 'deadLetter.subject', /reserved/);
   expectError(base(`    source: { connection: rabbit, queue: q }\n    target: { subject: a }\n    dedup: { missing: none }\n    extra: 1`), 'extra', /unknown field/);
+  expectError(base(`    source: { connection: rabbit, queue: q }\n    target: { subject: a }\n    dedup: { missing: none }\n    parking: { queue: "" }`), 'parking.queue', /non-empty string/);
+  expectError(base(`    source: { connection: rabbit, queue: q }\n    target: { subject: a }\n    dedup: { missing: none }\n    parking: { exchange: x }`), 'parking.exchange', /unknown field \(known: queue\)/);
+  expectError(base(`    source: { connection: kafka, topic: t, group: g }\n    target: { subject: a }\n    parking: { queue: p }`), 'parking', /kafka sources keep oversized messages where they are .*Bridge-Source-\*/);
   assert.throws(() => parse('mappings: [ {'), /orders\.yaml: invalid YAML/);
 });
 
@@ -110,4 +115,15 @@ test('plan shows topology, guarantees and where samples go', () => {
   assert.match(text, /bind "tern-bridge\.m1" to exchange "ex" with key "order\.\*"/);
   assert.match(text, /core NATS \(at-most-once/);
   assert.match(text, /-> "legacy\.order\.eu" Nats-Msg-Id m9/);
+  assert.match(text, /park messages bigger than the target's max_payload in durable queue "tern-bridge\.parked\.m1"/);
+  const custom = parse(base(`    source: { connection: rabbit, queue: q }
+    target: { subject: "a" }
+    dedup: { missing: none }
+    parking: { queue: ops.parked }`));
+  assert.deepEqual(custom[0]!.parking, { queue: 'ops.parked' });
+  assert.match(renderPlan(cfg, custom, conns as never), /park messages .* in durable queue "ops\.parked"/);
+  const kafka = parse(base(`    source: { connection: kafka, topic: t, group: g }
+    target: { subject: "a" }`));
+  assert.equal(kafka[0]!.parking, undefined);
+  assert.doesNotMatch(renderPlan(cfg, kafka, conns as never), /park/);
 });

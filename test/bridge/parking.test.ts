@@ -229,3 +229,55 @@ mappings:
     await ch.close().catch(() => undefined);
   }
 });
+
+test('a parking queue deleted mid-run: the returned copy counts as a failure, the queue is declared again, nothing is lost', { timeout: 60_000 }, async () => {
+  const mapping = uid('parkdel');
+  const queue = uid('parkdel.q');
+  const subj = uid('parkdel');
+  const stream = uid('PARKDEL');
+  const parkingQueue = `tern-bridge.parked.${mapping}`;
+  await createStream(nc, stream, [`${subj}.>`]);
+  const ch = await model.createConfirmChannel();
+  await ch.assertQueue(queue, { durable: true });
+  const dir = writeMappings(`
+mappings:
+  - name: ${mapping}
+    source: { connection: rabbit, queue: ${queue} }
+    target: { subject: "${subj}.x", stream: ${stream} }
+    dedup: { missing: hash }
+    retry: { maxAttempts: 3, backoffMs: 50, maxBackoffMs: 200 }
+`);
+  const logs = captureLogs();
+  const bridge = await startTestBridge(bridgeConfig(dir, {}, nats.url), logs);
+  try {
+    const send = (from: number): Promise<void> =>
+      publishMany(ch, '', 3, (i) =>
+        i === 1 ? { routingKey: queue, body: bigBody(), options: richOptions(`m-${from + i}`) } : { routingKey: queue, body: Buffer.from(`ok${from + i}`), options: { messageId: `m-${from + i}` } },
+      );
+    await send(0);
+    await waitFor('first batch acked', async () => (await metricValue(bridge, 'tern_bridge_messages_acked_total', { mapping })) >= 3);
+    assert.equal(await metricValue(bridge, 'tern_bridge_parked_total', { mapping }), 1);
+    // The bridge's parking channel is open; the queue disappears under it.
+    await ch.deleteQueue(parkingQueue);
+    await send(3);
+    await waitFor('second batch acked', async () => (await metricValue(bridge, 'tern_bridge_messages_acked_total', { mapping })) >= 6);
+    assert.equal(await metricValue(bridge, 'tern_bridge_park_failures_total', { mapping }), 1, 'the returned publish failed once');
+    assert.ok(logs.lines.some((l) => l.includes('cannot park oversized message') && l.includes('returned it as unroutable')), 'the failure is logged');
+    assert.equal(await metricValue(bridge, 'tern_bridge_parked_total', { mapping }), 2);
+    const got = await ch.get(parkingQueue, { noAck: true });
+    assert.ok(got, 'the second oversized message is in the re-declared parking queue');
+    assertParkedCopy(got, 'm-4', mapping, queue, `${subj}.x`);
+    assert.equal(await ch.get(parkingQueue, { noAck: true }), false);
+    await waitFor('source queue fully acked', async () => {
+      const t = await queueTotals(queue);
+      return t.messages === 0 && t.unacked === 0;
+    });
+    const good = await readStream(nc, stream, 4);
+    assert.deepEqual(good.map((m) => m.string()), ['ok0', 'ok2', 'ok3', 'ok5']);
+  } finally {
+    await bridge.stop();
+    await ch.deleteQueue(queue).catch(() => undefined);
+    await ch.deleteQueue(parkingQueue).catch(() => undefined);
+    await ch.close().catch(() => undefined);
+  }
+});
