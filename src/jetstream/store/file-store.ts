@@ -31,7 +31,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { IndexedStore, type IndexEntry } from './indexed-store.js';
+import { IndexedStore } from './indexed-store.js';
 import { MsgBlock, parseBlockFileName } from './block.js';
 import {
   checkSubjectLength,
@@ -72,12 +72,6 @@ export interface FileStoreOptions {
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL_MS = 120_000;
 
-interface FileEntry extends IndexEntry {
-  block: MsgBlock;
-  /** Offset of the record in the block. */
-  off: number;
-}
-
 /** What recovery found, for logs and tests. */
 export interface RecoveryReport {
   blocks: number;
@@ -89,7 +83,8 @@ export interface RecoveryReport {
 /** Pending bytes up to which durableNow() writes synchronously. */
 const SYNC_WRITE_MAX_BYTES = 4 * 1024 * 1024;
 
-export class FileStore extends IndexedStore<FileEntry> {
+// Index location columns: a = block id, b = offset of the record in the block.
+export class FileStore extends IndexedStore {
   readonly kind = 'file' as const;
   readonly dir: string;
   readonly recovery: RecoveryReport = { blocks: 0, messages: 0, truncated: [] };
@@ -100,6 +95,8 @@ export class FileStore extends IndexedStore<FileEntry> {
   private readonly log: (line: string) => void;
   /** Blocks in id (= seq) order; the last one is active. */
   private blocks: MsgBlock[] = [];
+  /** Live blocks by id (what the index's location column a names). */
+  private readonly blockById = new Map<number, MsgBlock>();
   /** Sealed blocks holding a cache, least recently used first. */
   private readonly lru = new Set<MsgBlock>();
   /** The last block in `lru` (most recently used), if known. */
@@ -160,7 +157,7 @@ export class FileStore extends IndexedStore<FileEntry> {
     return super.store(subject, hdr, data, timestampNs);
   }
 
-  protected append(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, size: number): FileEntry {
+  protected append(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint): void {
     const sl = Buffer.byteLength(subject);
     if (!checkSubjectLength(sl)) throw new StoreError('bad_subject', 'subject longer than 65535 bytes');
     const len = messageRecordLength(sl, hdr === null ? 0 : hdr.length, data.length);
@@ -172,19 +169,21 @@ export class FileStore extends IndexedStore<FileEntry> {
     if (b.firstSeq === 0) b.firstSeq = seq;
     b.lastSeq = seq;
     this.scheduleFlush();
-    return { subject, ts, size, block: b, off };
+    this.loc.a = b.id;
+    this.loc.b = off;
   }
 
-  protected read(seq: number, e: FileEntry): StoredMessage {
-    const { hdr, data } = messageBody(this.blockData(e.block), e.off);
-    return { subject: e.subject, seq, hdr, data, time: e.ts };
+  protected read(seq: number, slot: number, subject: string): StoredMessage {
+    const b = this.blockById.get(this.index.locAAt(slot))!;
+    const { hdr, data } = messageBody(this.blockData(b), this.index.locBAt(slot));
+    return { subject, seq, hdr, data, time: this.index.timeAt(slot) };
   }
 
-  protected removed(seq: number, e: FileEntry): void {
+  protected removed(seq: number, blockId: number): void {
     const first = this.index.firstSeq();
     if (first === undefined || seq < first) this.floorDirty = true;
     else this.appendMarker(KIND_TOMBSTONE, seq);
-    const b = e.block;
+    const b = this.blockById.get(blockId)!;
     b.live--;
     if (b.live === 0 && b !== this.active()) this.retire(b);
     this.scheduleFlush();
@@ -369,7 +368,7 @@ export class FileStore extends IndexedStore<FileEntry> {
     const b = new MsgBlock(this.msgDir, old.id + 1, 0);
     b.fd = openSync(b.path, 'wx');
     this.dirDirty = true;
-    this.blocks.push(b);
+    this.addBlock(b);
     if (old.cache !== undefined) this.touch(old);
     if (old.live === 0) this.retire(old);
     return b;
@@ -380,6 +379,7 @@ export class FileStore extends IndexedStore<FileEntry> {
     const i = this.blocks.indexOf(b);
     if (i < 0 || b === this.active()) return;
     this.blocks.splice(i, 1);
+    this.blockById.delete(b.id);
     this.lru.delete(b);
     if (this.mru === b) this.mru = undefined;
     const first = this.index.firstSeq();
@@ -390,6 +390,11 @@ export class FileStore extends IndexedStore<FileEntry> {
     this.toUnlink.push(b);
     this.floorDirty = true;
     this.scheduleFlush();
+  }
+
+  private addBlock(b: MsgBlock): void {
+    this.blocks.push(b);
+    this.blockById.set(b.id, b);
   }
 
   private appendMarker(kind: typeof KIND_TOMBSTONE | typeof KIND_FLOOR, seq: number): void {
@@ -429,6 +434,11 @@ export class FileStore extends IndexedStore<FileEntry> {
 
   // ---- recovery ----
 
+  /** During recovery the block being read is not in blockById yet. */
+  private blockOf(id: number, reading: MsgBlock): MsgBlock {
+    return id === reading.id ? reading : this.blockById.get(id)!;
+  }
+
   private recover(): void {
     mkdirSync(this.msgDir, { recursive: true });
     const ids = readdirSync(this.msgDir)
@@ -454,20 +464,20 @@ export class FileStore extends IndexedStore<FileEntry> {
             this.log(`tern filestore ${this.dir}: block ${id}: message seq ${rec.seq} out of order, ignored`);
           } else if (rec.seq >= floor) {
             const size = fileStoreMsgSize(rec.subjectLen, rec.hdrLen, rec.len - RECORD_OVERHEAD - rec.subjectLen - rec.hdrLen);
-            this.recoverEntry(rec.seq, messageSubject(buf, off), { subject: '', ts: rec.ts, size, block: b, off });
+            this.recoverEntry(rec.seq, messageSubject(buf, off), rec.ts, size, id, off);
             b.live++;
             if (b.firstSeq === 0) b.firstSeq = rec.seq;
             b.lastSeq = rec.seq;
             this.recovery.messages++;
           }
         } else if (rec.kind === KIND_TOMBSTONE) {
-          const e = this.unrecoverEntry(rec.seq);
-          if (e !== undefined) e.block.live--;
+          const bid = this.unrecoverEntry(rec.seq);
+          if (bid >= 0) this.blockOf(bid, b).live--;
           b.tombTargets.push(rec.seq);
         } else {
           floor = Math.max(floor, rec.seq);
           for (let s = this.index.firstSeq(); s !== undefined && s < floor; s = this.index.firstSeq()) {
-            this.unrecoverEntry(s)!.block.live--;
+            this.blockOf(this.unrecoverEntry(s), b).live--;
           }
           if (floor - 1 > this.lastSeq) this.lastSeq = floor - 1;
           if (rec.ts > this.lastTs) this.lastTs = rec.ts;
@@ -490,13 +500,13 @@ export class FileStore extends IndexedStore<FileEntry> {
       }
       b.size = b.written = off;
       b.cache = buf.subarray(0, off);
-      this.blocks.push(b);
+      this.addBlock(b);
     }
     this.recovery.blocks = this.blocks.length;
     if (this.blocks.length === 0) {
       const b = new MsgBlock(this.msgDir, 1, 0);
       b.fd = openSync(b.path, 'wx');
-      this.blocks.push(b);
+      this.addBlock(b);
       this.dirDirty = true;
       // Remember a configured first_seq even before the first message.
       if (this.lastSeq > 0) this.floorDirty = true;

@@ -6,6 +6,9 @@
 //
 // Invariants: lastSeq only grows; when the store is empty first_seq is
 // lastSeq+1; `bytes` is the sum of entry sizes in the index.
+//
+// Memory: per message the index holds only columns of typed arrays (see
+// SeqIndex) and the seq in its subject's list; no per-message JS object.
 
 import {
   StoreError,
@@ -23,18 +26,16 @@ import { SubjectIndex } from './subject-index.js';
 import { isAll, isLiteral, isValidLiteralSubject, subjectMatches } from './subject.js';
 import { nowNs } from './time.js';
 
-/** What the index keeps per message; implementations extend it with where the bytes live. */
-export interface IndexEntry {
-  /** Canonical subject string (shared with SubjectIndex). */
-  subject: string;
-  ts: bigint;
-  /** Bytes counted against max_bytes. */
-  size: number;
+/** Where append() says a message's bytes are: SeqIndex's location columns (meaning is the medium's). */
+export interface MsgLocation {
+  a: number;
+  b: number;
+  ref: Buffer | undefined;
 }
 
-export abstract class IndexedStore<E extends IndexEntry> implements StreamStore {
+export abstract class IndexedStore implements StreamStore {
   abstract readonly kind: 'memory' | 'file';
-  protected readonly index: SeqIndex<E>;
+  protected readonly index: SeqIndex;
   protected readonly subjects = new SubjectIndex();
   protected cfg: StoreLimits;
   protected lastSeq: number;
@@ -44,22 +45,27 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   private ageTimer: NodeJS.Timeout | undefined;
   private listener: StorageUpdateListener | undefined;
 
-  protected constructor(limits: StoreLimits | undefined, firstSeq: number) {
+  /** Filled by append(); one object reused for every message. */
+  protected readonly loc: MsgLocation = { a: 0, b: 0, ref: undefined };
+
+  /** withRefs: the medium keeps one Buffer per message in the index (memory store). */
+  protected constructor(limits: StoreLimits | undefined, firstSeq: number, withRefs = false) {
     this.cfg = { ...(limits ?? UNLIMITED) };
     if (!Number.isSafeInteger(firstSeq) || firstSeq < 1) throw new StoreError('io', `invalid first sequence ${firstSeq}`);
     this.lastSeq = firstSeq - 1;
-    this.index = new SeqIndex<E>(firstSeq);
+    this.index = new SeqIndex(firstSeq, withRefs);
   }
 
   // ---- medium-specific hooks ----
 
   /** Bytes a message counts for (file and memory stores count differently, like nats-server). */
   protected abstract msgSize(subjectLen: number, hdrLen: number, dataLen: number): number;
-  /** Keep the message's bytes; return its index entry. */
-  protected abstract append(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, size: number): E;
-  protected abstract read(seq: number, e: E): StoredMessage;
-  /** seq was removed from the index (already reflected in first/last). */
-  protected abstract removed(seq: number, e: E): void;
+  /** Keep the message's bytes and set this.loc to where they are. */
+  protected abstract append(seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, size: number): void;
+  /** The message in index slot `slot` (live). */
+  protected abstract read(seq: number, slot: number, subject: string): StoredMessage;
+  /** seq, whose location column a was `locA`, was removed from the index (already reflected in first/last). */
+  protected abstract removed(seq: number, locA: number): void;
   /** Everything was removed; the next stored seq will be nextSeq. */
   protected abstract cleared(nextSeq: number): void;
 
@@ -81,17 +87,20 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
       if (cfg.max_msgs > 0 && this.index.size >= cfg.max_msgs && !atSubjectLimit) throw new StoreError('max_msgs');
       if (cfg.max_bytes > 0 && this.bytes + size > cfg.max_bytes) {
         if (!atSubjectLimit) throw new StoreError('max_bytes');
-        const replaced = this.index.get(ss!.first);
-        if (replaced === undefined || replaced.size < size) throw new StoreError('max_bytes');
+        const replaced = this.index.slot(ss!.first);
+        if (replaced < 0 || this.index.sizeAt(replaced) < size) throw new StoreError('max_bytes');
       }
     }
 
     const seq = this.lastSeq + 1;
     const ts = timestampNs ?? nowNs();
     // append() may throw (e.g. an i/o limit); nothing in the indexes changes before it returns.
-    const entry = this.append(seq, ss?.subject ?? subject, hdr, data, ts, size);
+    const loc = this.loc;
+    loc.ref = undefined;
+    this.append(seq, ss?.subject ?? subject, hdr, data, ts, size);
     const subj = this.subjects.add(subject, seq);
-    this.index.append(seq, entry);
+    this.index.append(seq, subj.id, size, ts, loc.a, loc.b, loc.ref);
+    loc.ref = undefined;
     this.lastSeq = seq;
     this.lastTs = ts;
     this.bytes += size;
@@ -137,8 +146,8 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
       }
     } else {
       const all = isAll(filter);
-      this.index.forEach(0, last, (seq, e) => {
-        if (all || subjectMatches(e.subject, filter)) victims.push(seq);
+      this.index.forEach(0, last, (seq, slot) => {
+        if (all || subjectMatches(this.subjectAt(slot), filter)) victims.push(seq);
         return victims.length < max;
       });
     }
@@ -175,7 +184,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     for (;;) {
       const first = this.index.firstSeq();
       if (first === undefined) break;
-      if (this.index.get(first)!.ts > cutoff) break;
+      if (this.index.timeAt(this.index.slot(first)) > cutoff) break;
       this.removeSeq(first);
       n++;
     }
@@ -209,8 +218,8 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
 
   load(seq: number): StoredMessage | undefined {
     this.checkOpen();
-    const e = this.index.get(seq);
-    return e === undefined ? undefined : this.read(seq, e);
+    const slot = this.index.slot(seq);
+    return slot < 0 ? undefined : this.read(seq, slot, this.subjectAt(slot));
   }
 
   loadLastBySubject(filter: string): StoredMessage | undefined {
@@ -224,7 +233,9 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   loadNextMatching(filter: string, fromSeq: number): StoredMessage | undefined {
     this.checkOpen();
     const seq = this.nextMatchingSeq(filter, fromSeq);
-    return seq === undefined ? undefined : this.read(seq, this.index.get(seq)!);
+    if (seq === undefined) return undefined;
+    const slot = this.index.slot(seq);
+    return this.read(seq, slot, this.subjectAt(slot));
   }
 
   state(): StoreState {
@@ -235,7 +246,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
       messages,
       bytes: this.bytes,
       first_seq: first ?? this.lastSeq + 1,
-      first_ts: first === undefined ? 0n : this.index.get(first)!.ts,
+      first_ts: first === undefined ? 0n : this.index.timeAt(this.index.slot(first)),
       last_seq: this.lastSeq,
       last_ts: this.lastTs,
       num_subjects: this.subjects.size,
@@ -290,7 +301,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
         hi = mid;
         continue;
       }
-      if (this.index.get(live)!.ts >= tsNs) hi = mid;
+      if (this.index.timeAt(this.index.slot(live)) >= tsNs) hi = mid;
       else lo = live + 1;
     }
     return this.index.nextLive(lo) ?? this.lastSeq + 1;
@@ -322,23 +333,31 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     if (this.closed) throw new StoreError('closed');
   }
 
-  /** Put a recovered message into the indexes without limit checks or persistence. */
-  protected recoverEntry(seq: number, subject: string, entry: E): void {
-    const subj = this.subjects.add(subject, seq);
-    entry.subject = subj.subject;
-    this.index.append(seq, entry);
-    this.bytes += entry.size;
-    if (seq > this.lastSeq) this.lastSeq = seq;
-    if (entry.ts > this.lastTs) this.lastTs = entry.ts;
+  /** The subject of a live index slot. */
+  protected subjectAt(slot: number): string {
+    return this.subjects.byIdOf(this.index.subjectIdAt(slot)).subject;
   }
 
-  /** Drop a recovered message (a tombstone or floor on disk said so), without persisting anything. */
-  protected unrecoverEntry(seq: number): E | undefined {
-    const e = this.index.delete(seq);
-    if (e === undefined) return undefined;
-    this.subjects.remove(e.subject, seq);
-    this.bytes -= e.size;
-    return e;
+  /** Put a recovered message into the indexes without limit checks or persistence. */
+  protected recoverEntry(seq: number, subject: string, ts: bigint, size: number, a: number, b: number): void {
+    const subj = this.subjects.add(subject, seq);
+    this.index.append(seq, subj.id, size, ts, a, b);
+    this.bytes += size;
+    if (seq > this.lastSeq) this.lastSeq = seq;
+    if (ts > this.lastTs) this.lastTs = ts;
+  }
+
+  /** Drop a recovered message (a tombstone or floor on disk said so), without persisting anything; returns its location column a, or -1. */
+  protected unrecoverEntry(seq: number): number {
+    const slot = this.index.slot(seq);
+    if (slot < 0) return -1;
+    const id = this.index.subjectIdAt(slot);
+    const size = this.index.sizeAt(slot);
+    const a = this.index.locAAt(slot);
+    this.index.delete(seq);
+    this.subjects.removeById(id, seq);
+    this.bytes -= size;
+    return a;
   }
 
   /** After recovery: apply limits that may have been exceeded by an unsynced tail or a config change. */
@@ -347,12 +366,19 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
   }
 
   protected removeSeq(seq: number): boolean {
-    const e = this.index.delete(seq);
-    if (e === undefined) return false;
-    this.subjects.remove(e.subject, seq);
-    this.bytes -= e.size;
-    this.removed(seq, e);
-    this.listener?.(-1, -e.size, seq, e.subject);
+    const index = this.index;
+    const slot = index.slot(seq);
+    if (slot < 0) return false;
+    const id = index.subjectIdAt(slot);
+    const size = index.sizeAt(slot);
+    const a = index.locAAt(slot);
+    // Read before the subject index may free the id with its last message.
+    const subject = this.subjects.byIdOf(id).subject;
+    index.delete(seq);
+    this.subjects.removeById(id, seq);
+    this.bytes -= size;
+    this.removed(seq, a);
+    this.listener?.(-1, -size, seq, subject);
     return true;
   }
 
@@ -395,8 +421,8 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
       return best;
     }
     let found: number | undefined;
-    this.index.forEach(from, this.lastSeq, (seq, e) => {
-      if (subjectMatches(e.subject, filter)) {
+    this.index.forEach(from, this.lastSeq, (seq, slot) => {
+      if (subjectMatches(this.subjectAt(slot), filter)) {
         found = seq;
         return false;
       }
@@ -411,7 +437,7 @@ export abstract class IndexedStore<E extends IndexEntry> implements StreamStore 
     const first = this.index.firstSeq();
     // Nothing stored: the next store() arms the timer.
     if (first === undefined) return;
-    const dueNs = this.index.get(first)!.ts + BigInt(maxAge) - nowNs();
+    const dueNs = this.index.timeAt(this.index.slot(first)) + BigInt(maxAge) - nowNs();
     const delayMs = dueNs <= 0n ? 0 : Number(dueNs / 1_000_000n) + 1;
     this.ageTimer = setTimeout(() => {
       this.ageTimer = undefined;

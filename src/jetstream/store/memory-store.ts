@@ -1,14 +1,10 @@
 // MemoryStore: a StreamStore whose messages live only in process memory
 // (storage: memory). All policy is in IndexedStore; this keeps copies of the
-// bytes in the index entries.
+// bytes in the index's object column: one Buffer (header + data) per message,
+// with the header length in location column b (-1: no header).
 
-import { IndexedStore, type IndexEntry } from './indexed-store.js';
+import { IndexedStore } from './indexed-store.js';
 import { memStoreMsgSize, type StoredMessage, type StoreLimits } from './store.js';
-
-interface MemEntry extends IndexEntry {
-  hdr: Buffer | null;
-  data: Buffer;
-}
 
 export interface MemoryStoreOptions {
   limits?: StoreLimits;
@@ -16,29 +12,40 @@ export interface MemoryStoreOptions {
   firstSeq?: number;
 }
 
-export class MemoryStore extends IndexedStore<MemEntry> {
+export class MemoryStore extends IndexedStore {
   readonly kind = 'memory' as const;
 
   constructor(opts: MemoryStoreOptions = {}) {
-    super(opts.limits, opts.firstSeq ?? 1);
+    super(opts.limits, opts.firstSeq ?? 1, true);
   }
 
   protected msgSize(subjectLen: number, hdrLen: number, dataLen: number): number {
     return memStoreMsgSize(subjectLen, hdrLen, dataLen);
   }
 
-  protected append(_seq: number, subject: string, hdr: Buffer | null, data: Buffer, ts: bigint, size: number): MemEntry {
+  protected append(_seq: number, _subject: string, hdr: Buffer | null, data: Buffer): void {
     // Copy once into one allocation: callers often pass slices of a socket read buffer that will be reused.
-    if (hdr === null) return { subject, ts, size, hdr: null, data: Buffer.from(data) };
+    const loc = this.loc;
+    loc.a = 0;
+    if (hdr === null) {
+      loc.b = -1;
+      loc.ref = Buffer.from(data);
+      return;
+    }
     const hl = hdr.length;
     const buf = Buffer.allocUnsafe(hl + data.length);
     hdr.copy(buf, 0);
     data.copy(buf, hl);
-    return { subject, ts, size, hdr: buf.subarray(0, hl), data: buf.subarray(hl) };
+    loc.b = hl;
+    loc.ref = buf;
   }
 
-  protected read(seq: number, e: MemEntry): StoredMessage {
-    return { subject: e.subject, seq, hdr: e.hdr, data: e.data, time: e.ts };
+  protected read(seq: number, slot: number, subject: string): StoredMessage {
+    const buf = this.index.refAt(slot)!;
+    const hl = this.index.locBAt(slot);
+    const time = this.index.timeAt(slot);
+    if (hl < 0) return { subject, seq, hdr: null, data: buf, time };
+    return { subject, seq, hdr: buf.subarray(0, hl), data: buf.subarray(hl), time };
   }
 
   protected removed(): void {}

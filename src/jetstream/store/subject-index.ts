@@ -2,17 +2,22 @@
 // Gives per-subject counts (max_msgs_per_subject, subjects state), the oldest
 // and newest seq of a subject, and counts at or after a seq by binary search.
 // Removals at either end are O(1) (head pointer / pop); interior removals splice.
+// Each stored subject is interned with a small integer id (reused once the
+// subject has no messages left), which is what SeqIndex keeps per message.
 
 import { isAll, isLiteral, subjectMatches } from './subject.js';
 
 export class SubjectSeqs {
   /** The canonical string for this subject, shared by every index entry. */
   readonly subject: string;
+  /** The interned id (SeqIndex's subject column). */
+  readonly id: number;
   private seqs: number[] = [];
   private head = 0;
 
-  constructor(subject: string) {
+  constructor(subject: string, id: number) {
     this.subject = subject;
+    this.id = id;
   }
 
   get count(): number {
@@ -75,6 +80,9 @@ export class SubjectSeqs {
 
 export class SubjectIndex {
   private readonly subjects = new Map<string, SubjectSeqs>();
+  /** id -> subject state; undefined for free ids. */
+  private byId: (SubjectSeqs | undefined)[] = [];
+  private freeIds: number[] = [];
 
   get size(): number {
     return this.subjects.size;
@@ -84,26 +92,40 @@ export class SubjectIndex {
     return this.subjects.get(subject);
   }
 
-  /** Record seq under subject; returns the subject's state (with its canonical string). */
+  /** The subject with this id (an id taken from SeqIndex, so it is live). */
+  byIdOf(id: number): SubjectSeqs {
+    return this.byId[id]!;
+  }
+
+  /** Record seq under subject; returns the subject's state (with its canonical string and id). */
   add(subject: string, seq: number): SubjectSeqs {
     let s = this.subjects.get(subject);
     if (s === undefined) {
-      s = new SubjectSeqs(subject);
+      const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.byId.length;
+      s = new SubjectSeqs(subject, id);
       this.subjects.set(subject, s);
+      this.byId[id] = s;
     }
     s.push(seq);
     return s;
   }
 
-  remove(subject: string, seq: number): void {
-    const s = this.subjects.get(subject);
+  /** Remove seq from the subject with this id; the id is freed with the subject's last message. */
+  removeById(id: number, seq: number): void {
+    const s = this.byId[id];
     if (s === undefined) return;
     s.remove(seq);
-    if (s.count === 0) this.subjects.delete(subject);
+    if (s.count === 0) {
+      this.subjects.delete(s.subject);
+      this.byId[id] = undefined;
+      this.freeIds.push(id);
+    }
   }
 
   clear(): void {
     this.subjects.clear();
+    this.byId = [];
+    this.freeIds = [];
   }
 
   /** Every subject state matching filter. */
