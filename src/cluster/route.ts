@@ -11,11 +11,11 @@
 // the server to finish the message when routing ends (DeferredOwner), so a
 // message costs one RMSG per route, carrying the chosen queue groups.
 import type { Socket } from 'node:net';
-import type { ClientConnection, DrainTarget } from '../server/client.js';
+import { Connection } from '../server/connection.js';
 import { ClosedReason } from '../server/errors.js';
-import { LARGE_PAYLOAD, OutboundBuffer } from '../server/outbound.js';
+import { LARGE_PAYLOAD } from '../server/outbound.js';
 import { PubArgs } from '../server/parser.js';
-import type { DeferredOwner, Flushable, Server } from '../server/server.js';
+import type { DeferredOwner, Server } from '../server/server.js';
 import { SublistError, type SublistMatch } from '../server/sublist.js';
 import { Subscription, type SubscriptionOwner } from '../server/subscription.js';
 import type { RouteInfoWire, RouteConnectWire } from './wire.js';
@@ -23,7 +23,6 @@ import { RouteParser, type RouteProtocolHandler } from './route-parser.js';
 
 export const GLOBAL_ACCOUNT = '$G';
 
-const PING = Buffer.from('PING\r\n', 'latin1');
 const PONG = Buffer.from('PONG\r\n', 'latin1');
 const RMSG_G = Buffer.from('RMSG $G ', 'latin1');
 const HMSG_G = Buffer.from('HMSG $G ', 'latin1');
@@ -38,25 +37,11 @@ export interface RouteHost {
   routeClosed(route: RouteConnection): void;
 }
 
-export interface RouteStats {
-  inMsgs: number;
-  inBytes: number;
-  outMsgs: number;
-  outBytes: number;
-}
-
-export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flushable, DrainTarget, RouteProtocolHandler {
+export class RouteConnection extends Connection implements SubscriptionOwner, DeferredOwner, RouteProtocolHandler {
   readonly kind = 'route' as const;
   readonly echo = true;
-  readonly out = new OutboundBuffer();
   readonly parser: RouteParser;
-  readonly stats: RouteStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
-  readonly start = new Date();
-  lastActivity = new Date();
-  readonly ip: string;
-  readonly port: number;
-  /** Remote interest: key `subject` or `subject queue`. */
-  readonly subs = new Map<string, Subscription>();
+  // `subs` (inherited) holds the remote interest: key `subject` or `subject queue`.
   /** Queue weights by key (members of the group on the peer). */
   readonly weights = new Map<string, number>();
 
@@ -68,11 +53,6 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
   registered = false;
   connectSeen = false;
   headers = true;
-  closed = false;
-  closeReason = '';
-  dirty = false;
-  drainWaiters: ClientConnection[] | null = null;
-  rttMs = 0;
 
   private pendingSeq = -1;
   private pendingQueues: string[] = [];
@@ -81,46 +61,30 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
   /** Unfinished outer messages while a nested one (published from an internal handler) is routed. */
   private readonly pendingOuter: Array<{ seq: number; queues: string[] }> = [];
   private pingTimer: NodeJS.Timeout | null = null;
-  private pingsOut = 0;
-  private pingSentAt = 0;
   private authTimer: NodeJS.Timeout | null = null;
   private readonly maxPending: number;
   private readonly stallAt: number;
-  private readonly server: Server;
-  readonly logPrefix: string;
 
   constructor(
     private readonly host: RouteHost,
-    readonly socket: Socket,
-    readonly cid: number,
+    socket: Socket,
+    cid: number,
     readonly didSolicit: boolean,
     /** The URL we dialed (solicited routes). */
     readonly url: string,
     /** Dialed because it is in our configured routes. */
     readonly isConfigured: boolean,
   ) {
-    this.server = host.server;
+    super(host.server, socket, cid, 'rid');
     const o = this.server.options;
-    this.ip = socket.remoteAddress ?? '';
-    this.port = socket.remotePort ?? 0;
     this.maxPending = o.maxPending;
     this.stallAt = Math.floor(o.maxPending * 0.75);
-    this.logPrefix = `${this.ip.includes(':') ? `[${this.ip}]` : this.ip}:${this.port} - rid:${cid}`;
     this.parser = new RouteParser(this, Math.max(o.maxControlLine, 64 * 1024));
   }
 
   /** Socket events, the first INFO (and CONNECT when we dialed), the auth timer. */
   startup(infoLine: string, connectLine: string | null, authTimeoutMs: number): void {
-    const s = this.socket;
-    s.setNoDelay(true);
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('error', (err: Error) => {
-      this.server.logger.debug(`${this.logPrefix} - Route connection error: ${err.message}`);
-      this.close(ClosedReason.readError);
-    });
-    s.on('end', () => this.close(ClosedReason.clientClosed));
-    s.on('close', () => this.close(ClosedReason.clientClosed));
-    s.on('drain', () => this.onDrain());
+    this.attachSocket('Route');
     if (connectLine !== null) this.sendRaw(connectLine);
     this.sendRaw(infoLine);
     if (!this.didSolicit && authTimeoutMs > 0) {
@@ -149,27 +113,13 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
     this.pingTimer.unref();
   }
 
-  private sendPing(): void {
-    if (this.closed) return;
-    this.pingsOut++;
-    this.pingSentAt = Date.now();
-    this.sendProto(PING);
-  }
-
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastActivity = new Date();
     const server = this.server;
     server.beginRead(null);
     this.parser.parse(chunk);
     server.endRead();
-  }
-
-  private onDrain(): void {
-    const w = this.drainWaiters;
-    if (w === null) return;
-    this.drainWaiters = null;
-    for (const p of w) p.resumeFromStall();
   }
 
   // ---- RouteProtocolHandler -------------------------------------------------
@@ -219,11 +169,7 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
   }
 
   onPong(): void {
-    this.pingsOut = 0;
-    if (this.pingSentAt > 0) {
-      this.rttMs = Date.now() - this.pingSentAt;
-      this.pingSentAt = 0;
-    }
+    this.pongReceived();
   }
 
   onErr(text: string): void {
@@ -435,55 +381,16 @@ export class RouteConnection implements SubscriptionOwner, DeferredOwner, Flusha
     if (!this.dirty) this.server.markDirty(this);
   }
 
-  // ---- output -------------------------------------------------------------------
+  // ---- close --------------------------------------------------------------------
 
-  sendProto(b: Buffer): void {
-    if (this.closed) return;
-    this.out.append(b);
-    if (!this.dirty) this.server.markDirty(this);
-  }
-
-  sendRaw(line: string): void {
-    if (this.closed) return;
-    this.out.appendString(line);
-    if (!this.dirty) this.server.markDirty(this);
-  }
-
-  sendErr(text: string): void {
-    this.sendRaw(`-ERR '${text}'\r\n`);
-  }
-
-  flush(): void {
-    this.dirty = false;
-    if (this.closed) return;
-    const out = this.out;
-    if (out.pending === 0) return;
-    const n = out.pending;
-    out.flushTo(this.socket);
-    this.server.stats.outBytesWritten += n;
-  }
-
-  /** Close; queued output (a final -ERR) is flushed first unless `drop`. */
-  close(reason: string, drop = false): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeReason = reason;
+  protected stopWork(): void {
     this.parser.stop();
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     if (this.authTimer !== null) clearTimeout(this.authTimer);
     this.pingTimer = this.authTimer = null;
-    const w = this.drainWaiters;
-    this.drainWaiters = null;
-    if (w !== null) for (const p of w) p.resumeFromStall();
-    const s = this.socket;
-    if (!drop && this.out.pending > 0 && !s.destroyed) this.out.flushTo(s);
-    this.out.reset();
-    if (drop || s.destroyed) s.destroy();
-    else {
-      s.end();
-      setTimeout(() => s.destroy(), 2000).unref();
-    }
-    for (const sub of this.subs.values()) this.server.removeSubscription(sub);
+  }
+
+  protected closedDone(): void {
     this.subs.clear();
     this.weights.clear();
     this.host.routeClosed(this);

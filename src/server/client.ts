@@ -12,8 +12,9 @@
 // more than min(4 MiB, 75% of max_pending) unsent), write_deadline, ping_interval/ping_max (stale), and
 // the auth timeout.
 import type { Socket } from 'node:net';
-import { ClosedReason, ErrText, permissionsViolationPublish, permissionsViolationSubscribe, type ClosedReasonText } from './errors.js';
-import { LARGE_PAYLOAD, OutboundBuffer } from './outbound.js';
+import { Connection, type ConnectionActivity, type DrainTarget } from './connection.js';
+import { ClosedReason, ErrText, permissionsViolationPublish, permissionsViolationSubscribe } from './errors.js';
+import { LARGE_PAYLOAD } from './outbound.js';
 import { ProtocolParser, splitArgs, type ProtocolHandler, type PubArgs } from './parser.js';
 import type { Permissions } from './permissions.js';
 import type { Server } from './server.js';
@@ -21,12 +22,6 @@ import { isValidLiteralSubject } from './subject.js';
 import { SublistError, type SublistMatch } from './sublist.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import { tlsCipherOf, tlsVersionOf } from './tls.js';
-
-/** Something a producer can wait on while its output drains (a client or a route). */
-export interface DrainTarget {
-  readonly closed: boolean;
-  drainWaiters: ClientConnection[] | null;
-}
 
 /** The CONNECT fields Tern understands (nats-server's ClientOpts). */
 export interface ConnectOptions {
@@ -50,30 +45,12 @@ export interface ConnectOptions {
   new_account?: boolean;
 }
 
-/** Per-connection statistics (for /connz). */
-export interface ConnectionStats {
-  inMsgs: number;
-  inBytes: number;
-  outMsgs: number;
-  outBytes: number;
-}
-
 /** A point-in-time description of a connection (open or closed), in /connz terms. */
-export interface ConnectionSnapshot {
+export interface ConnectionSnapshot extends ConnectionActivity {
   cid: number;
   kind: 'Client';
-  ip: string;
-  port: number;
-  start: Date;
-  lastActivity: Date;
   stop: Date | null;
   reason: string;
-  rttMs: number;
-  pendingBytes: number;
-  inMsgs: number;
-  outMsgs: number;
-  inBytes: number;
-  outBytes: number;
   numSubs: number;
   subscriptions: string[];
   name: string;
@@ -85,7 +62,6 @@ export interface ConnectionSnapshot {
 
 const MSG_BYTES = Buffer.from('MSG ', 'latin1');
 const PONG = Buffer.from('PONG\r\n', 'latin1');
-const PING = Buffer.from('PING\r\n', 'latin1');
 const OK = Buffer.from('+OK\r\n', 'latin1');
 
 /** Stall a producer at most this long per read while a destination is over 75% of max_pending. */
@@ -101,16 +77,9 @@ const EARLY_STALL_BYTES = 4 * 1024 * 1024;
 const L1_MAX = 512;
 const L1_PRUNE = 32;
 
-export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
+export class ClientConnection extends Connection implements ProtocolHandler, SubscriptionOwner {
   readonly kind = 'client' as const;
-  readonly out = new OutboundBuffer();
   readonly parser: ProtocolParser;
-  readonly subs = new Map<string, Subscription>();
-  readonly stats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
-  readonly start = new Date();
-  readonly ip: string;
-  readonly port: number;
-  lastActivity = new Date();
   /** Last time data arrived (ms), for the ping timer. */
   private lastIn = Date.now();
 
@@ -125,22 +94,12 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
   authorizedUser = '';
   permissions: Permissions | null = null;
   awaitingAuth: boolean;
-
-  closed = false;
-  closeReason = '';
   stop: Date | null = null;
-  /** In the server's dirty list. */
-  dirty = false;
-  rttMs = 0;
-  private pingSentAt = 0;
-  private pingsOut = 0;
 
   private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineMark = 0;
-  /** Producers paused waiting for this connection to drain. */
-  drainWaiters: ClientConnection[] | null = null;
   /** Set while routing when a destination is over 75% of max_pending. */
   stallOn: DrainTarget | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
@@ -151,20 +110,13 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
   private l1 = new Map<string, SublistMatch<Subscription>>();
   private l1genid = -1;
 
-  readonly logPrefix: string;
   private readonly maxPending: number;
   private readonly stallAt: number;
   private readonly trace: boolean;
 
-  constructor(
-    readonly server: Server,
-    readonly socket: Socket,
-    readonly cid: number,
-  ) {
+  constructor(server: Server, socket: Socket, cid: number) {
+    super(server, socket, cid, 'cid');
     const o = server.options;
-    this.ip = socket.remoteAddress ?? '';
-    this.port = socket.remotePort ?? 0;
-    this.logPrefix = `${this.ip.includes(':') ? `[${this.ip}]` : this.ip}:${this.port} - cid:${cid}`;
     this.parser = new ProtocolParser(this, o.maxControlLine);
     this.maxPending = o.maxPending;
     this.stallAt = Math.min(Math.floor(o.maxPending * 0.75), EARLY_STALL_BYTES);
@@ -174,16 +126,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
 
   /** Called by the server after accept: INFO, timers, socket events. */
   startup(infoLine: string): void {
-    const s = this.socket;
-    s.setNoDelay(true);
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('error', (err: Error) => {
-      this.server.logger.debug(`${this.logPrefix} - Client connection error: ${err.message}`);
-      this.close(ClosedReason.readError);
-    });
-    s.on('end', () => this.close(ClosedReason.clientClosed));
-    s.on('close', () => this.close(ClosedReason.clientClosed));
-    s.on('drain', () => this.onDrain());
+    this.attachSocket('Client');
     // '' when the INFO already went out before a TLS handshake.
     if (infoLine !== '') this.sendRaw(infoLine);
     if (this.trace) this.server.logger.trace(`${this.logPrefix} - ->> [INFO ...]`);
@@ -200,7 +143,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
 
   // ---- input ----------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastIn = Date.now();
     this.lastActivity.setTime(this.lastIn);
@@ -407,11 +350,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
 
   processPong(): void {
     if (this.trace) this.traceIn('PONG', '');
-    this.pingsOut = 0;
-    if (this.pingSentAt > 0) {
-      this.rttMs = Date.now() - this.pingSentAt;
-      this.pingSentAt = 0;
-    }
+    this.pongReceived();
   }
 
   processErr(buf: Buffer, start: number, end: number): void {
@@ -580,23 +519,9 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     return true;
   }
 
-  /** Queue protocol bytes (PONG, +OK, PING). */
-  sendProto(b: Buffer): void {
-    if (this.closed) return;
-    this.out.append(b);
-    if (!this.dirty) this.server.markDirty(this);
-  }
-
-  /** Queue a text line (INFO, -ERR); `line` must end with CRLF. */
-  sendRaw(line: string): void {
-    if (this.closed) return;
-    this.out.appendString(line);
-    if (!this.dirty) this.server.markDirty(this);
-  }
-
-  sendErr(text: string): void {
+  override sendErr(text: string): void {
     if (this.trace) this.server.logger.trace(`${this.logPrefix} - ->> [-ERR ${text}]`);
-    this.sendRaw(`-ERR '${text}'\r\n`);
+    super.sendErr(text);
   }
 
   /** 503 to the requester's own reply subscription (nats-server 2.10 form). */
@@ -615,16 +540,9 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     this.sendRaw(`HMSG ${reply} ${sub.sid} ${hl} ${hl}\r\nNATS/1.0 503\r\nNats-Subject: ${pa.subject}\r\n\r\n\r\n`);
   }
 
-  /** Write everything queued (called by the server once per batch). */
-  flush(): void {
-    this.dirty = false;
-    if (this.closed) return;
-    const out = this.out;
-    if (out.pending === 0) return;
-    const n = out.pending;
-    const ok = out.flushTo(this.socket);
+  /** After each flush: the room is re-measured, the flush size counted, a stuck write given a deadline. */
+  protected override flushed(n: number, ok: boolean): void {
     this.room = 0;
-    this.server.stats.outBytesWritten += n;
     this.server.flushSizes.observe(n);
     if (!ok && this.deadlineTimer === null && this.server.options.writeDeadline > 0) this.armWriteDeadline();
   }
@@ -646,19 +564,12 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     }, this.server.options.writeDeadline);
   }
 
-  private onDrain(): void {
+  protected override onDrain(): void {
     if (this.deadlineTimer !== null) {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = null;
     }
     this.releaseWaiters();
-  }
-
-  private releaseWaiters(): void {
-    const w = this.drainWaiters;
-    if (w === null) return;
-    this.drainWaiters = null;
-    for (const p of w) p.resumeFromStall();
   }
 
   /** Pause reading from this producer until `stallOn` drains (bounded, like nats-server's fast-producer stall). */
@@ -710,10 +621,8 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
       this.close(ClosedReason.staleConnection);
       return;
     }
-    this.pingsOut++;
-    this.pingSentAt = Date.now();
     if (this.trace) this.server.logger.trace(`${this.logPrefix} - ->> [PING]`);
-    this.sendProto(PING);
+    this.sendPing();
   }
 
   private clearAuthTimer(): void {
@@ -731,31 +640,16 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
     this.server.removeSubscription(sub);
   }
 
-  /**
-   * Close the connection: queued output (e.g. a final -ERR) is flushed first
-   * unless `drop` (slow consumers: their backlog is what we are cutting off).
-   */
-  close(reason: ClosedReasonText | string, drop = false): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeReason = reason;
+  protected stopWork(): void {
     this.stop = new Date();
     this.clearAuthTimer();
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     if (this.stallTimer !== null) clearTimeout(this.stallTimer);
     this.pingTimer = this.deadlineTimer = this.stallTimer = null;
-    this.releaseWaiters();
-    const s = this.socket;
-    if (!drop && this.out.pending > 0 && !s.destroyed) this.out.flushTo(s);
-    this.out.reset();
-    if (drop || s.destroyed) s.destroy();
-    else {
-      s.end();
-      // A peer that never reads must not keep the socket forever.
-      setTimeout(() => s.destroy(), 2000).unref();
-    }
-    for (const sub of this.subs.values()) this.server.removeSubscription(sub);
+  }
+
+  protected closedDone(): void {
     this.server.connectionClosed(this);
   }
 
@@ -771,7 +665,7 @@ export class ClientConnection implements ProtocolHandler, SubscriptionOwner {
       stop: this.stop,
       reason: this.closeReason,
       rttMs: this.rttMs,
-      pendingBytes: this.closed ? 0 : this.out.pending + this.socket.writableLength,
+      pendingBytes: this.pendingBytes,
       inMsgs: this.stats.inMsgs,
       outMsgs: this.stats.outMsgs,
       inBytes: this.stats.inBytes,
