@@ -8,7 +8,7 @@
 // buffer; a payload cut by a read is copied into one right-sized buffer
 // filled across reads. Ops understood: INFO, CONNECT, PING, PONG, +OK, -ERR,
 // RS+, RS-, LS+, LS-, RMSG, HMSG (LMSG is refused: Tern has no leafnodes).
-import { PubArgs, parseSize, splitArgs } from '../server/parser.js';
+import { PubArgs, SplitLine, parseSize, splitArgs } from '../server/parser.js';
 
 export interface RouteProtocolHandler {
   onInfo(json: string): void;
@@ -48,9 +48,8 @@ export class RouteParser {
   readonly pa = new PubArgs();
   private account = '';
   private queues: string[] | null = null;
-  /** Scratch for a control line split across reads (argLen < 0: unused). */
-  private argBuf = Buffer.allocUnsafe(4096);
-  private argLen = -1;
+  /** A control line split across reads. */
+  private readonly split: SplitLine;
   /** Payload split across reads. */
   private msgBuf: Buffer | null = null;
   private msgLen = 0;
@@ -62,8 +61,10 @@ export class RouteParser {
 
   constructor(
     private readonly h: RouteProtocolHandler,
-    private readonly maxControlLine: number,
-  ) {}
+    maxControlLine: number,
+  ) {
+    this.split = new SplitLine(4096, maxControlLine);
+  }
 
   /** Stop parsing (the route closed). */
   stop(): void {
@@ -104,20 +105,20 @@ export class RouteParser {
         return;
       }
       const lf = buf.indexOf(LF, i);
+      const split = this.split;
       if (lf < 0) {
-        this.appendArg(buf, i, len);
-        if (this.argLen > this.maxControlLine) this.fail(`maximum control line exceeded (${this.argLen})`);
+        split.append(buf, i, len);
+        if (split.tooLong) this.fail(`maximum control line exceeded (${split.len})`);
         return;
       }
       let src = buf;
       let s = i;
       let e = lf;
-      if (this.argLen >= 0) {
-        this.appendArg(buf, i, lf);
-        src = this.argBuf;
+      if (split.active) {
+        split.append(buf, i, lf);
+        src = split.buf;
         s = 0;
-        e = this.argLen;
-        this.argLen = -1;
+        e = split.take();
       }
       if (e > s && src[e - 1] === CR) e--;
       i = lf + 1;
@@ -134,18 +135,6 @@ export class RouteParser {
     }
     this.h.onMsg(this.pa, this.account, this.queues, data, start);
     return !this.stopped;
-  }
-
-  private appendArg(buf: Buffer, s: number, e: number): void {
-    if (this.argLen < 0) this.argLen = 0;
-    const need = this.argLen + (e - s);
-    if (need > this.argBuf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(need, this.argBuf.length * 2));
-      this.argBuf.copy(nb, 0, 0, this.argLen);
-      this.argBuf = nb;
-    }
-    buf.copy(this.argBuf, this.argLen, s, e);
-    this.argLen = need;
   }
 
   /** Copy the current control line out of the read chunk (it outlives the chunk when the body is split). */

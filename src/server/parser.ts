@@ -6,8 +6,9 @@
 // with no copy.
 //
 // Split input (any byte boundary) is handled like nats-server:
-// - a control line cut by a read is kept in a growable scratch buffer
-//   (`argBuf`), checked against max_control_line at the end of every read;
+// - a control line cut by a read is kept in a growable scratch buffer (a
+//   SplitLine, shared with the route parser), checked against
+//   max_control_line at the end of every read;
 // - a payload cut by a read is copied into one right-sized buffer (`msgBuf`)
 //   filled across reads (no Buffer.concat per read).
 // Every 'data' chunk from a net.Socket is a fresh Buffer, so publish
@@ -230,6 +231,52 @@ function isArgState(s: number): boolean {
   );
 }
 
+/**
+ * A control line cut by a read (both parsers): its bytes so far in a scratch
+ * buffer that doubles as needed, and the max_control_line it must stay within.
+ */
+export class SplitLine {
+  buf: Buffer;
+  /** Bytes held; -1 while no line is split. */
+  len = -1;
+
+  constructor(
+    initialSize: number,
+    public max: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get active(): boolean {
+    return this.len >= 0;
+  }
+
+  /** The held bytes pass max_control_line. */
+  get tooLong(): boolean {
+    return this.len > this.max;
+  }
+
+  /** Append src[s, e), starting a split line if none is held. */
+  append(src: Buffer, s: number, e: number): void {
+    if (this.len < 0) this.len = 0;
+    const need = this.len + (e - s);
+    if (need > this.buf.length) {
+      const nb = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(nb, 0, 0, this.len);
+      this.buf = nb;
+    }
+    src.copy(this.buf, this.len, s, e);
+    this.len = need;
+  }
+
+  /** The line is complete: its length (its bytes are buf[0, length)); the scratch is free again. */
+  take(): number {
+    const n = this.len;
+    this.len = -1;
+    return n;
+  }
+}
+
 /** Decimal digits to a number; -1 when empty, not all digits, or absurdly large (as parseSize). */
 export function parseSize(buf: Buffer, start: number, end: number): number {
   if (end <= start || end - start > 15) return -1;
@@ -246,9 +293,8 @@ export class ProtocolParser {
   state = OP_START;
   /** Start of the current argument line in the current chunk. */
   private as = 0;
-  /** Scratch for a control line split across reads; argLen < 0 when unused. */
-  private argBuf: Buffer;
-  private argLen = -1;
+  /** A control line split across reads. */
+  private readonly split: SplitLine;
   /** Payload split across reads. */
   private msgBuf: Buffer | null = null;
   private msgLen = 0;
@@ -261,11 +307,12 @@ export class ProtocolParser {
     private readonly h: ProtocolHandler,
     private mcl: number,
   ) {
-    this.argBuf = Buffer.allocUnsafe(Math.max(4096, Math.min(mcl, 64 * 1024)));
+    this.split = new SplitLine(Math.max(4096, Math.min(mcl, 64 * 1024)), mcl);
   }
 
   setMaxControlLine(mcl: number): void {
     this.mcl = mcl;
+    this.split.max = mcl;
   }
 
   /** Parse one read. Returns false when a handler stopped the connection. */
@@ -594,7 +641,8 @@ export class ProtocolParser {
           let s: number;
           let e: number;
           let j: number;
-          if (this.argLen >= 0) {
+          const split = this.split;
+          if (split.len >= 0) {
             // Continuing a line split across reads: append non-CR bytes.
             j = buf.indexOf(LF, i);
             const stop = j < 0 ? len : j;
@@ -603,10 +651,9 @@ export class ProtocolParser {
               i = len;
               break;
             }
-            src = this.argBuf;
+            src = split.buf;
             s = 0;
-            e = this.argLen;
-            this.argLen = -1;
+            e = split.take();
           } else {
             const as = this.as;
             j = i === as ? buf.indexOf(LF, as + 1) : buf.indexOf(LF, i);
@@ -719,16 +766,15 @@ export class ProtocolParser {
 
     // A control line cut by this read: keep it in the scratch buffer.
     if (isArgState(state)) {
-      if (this.argLen < 0) {
+      const split = this.split;
+      if (!split.active) {
         const as = this.as;
         const r = buf.indexOf(CR, as + 1);
-        const e = r >= 0 ? len - 1 : len;
-        this.argLen = 0;
-        if (e > as) this.appendArgRaw(buf, as, e);
+        split.append(buf, as, r >= 0 ? len - 1 : len);
       }
-      if (this.argLen > this.mcl) {
+      if (split.tooLong) {
         this.state = state;
-        this.h.maxControlLineExceeded(this.argLen);
+        this.h.maxControlLineExceeded(split.len);
         return false;
       }
     }
@@ -742,24 +788,13 @@ export class ProtocolParser {
     return false;
   }
 
-  private appendArgRaw(buf: Buffer, s: number, e: number): void {
-    const need = this.argLen + (e - s);
-    if (need > this.argBuf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(need, this.argBuf.length * 2));
-      this.argBuf.copy(nb, 0, 0, this.argLen);
-      this.argBuf = nb;
-    }
-    buf.copy(this.argBuf, this.argLen, s, e);
-    this.argLen = need;
-  }
-
   /** Continuation bytes of a split line: CRs are not kept (nats-server's '\r' case does not append). */
   private appendArg(buf: Buffer, s: number, e: number): void {
     let k = s;
     while (k < e) {
       let r = buf.indexOf(CR, k);
       if (r < 0 || r >= e) r = e;
-      if (r > k) this.appendArgRaw(buf, k, r);
+      if (r > k) this.split.append(buf, k, r);
       k = r + 1;
     }
   }
