@@ -25,6 +25,10 @@
 //   entries (default 1024); when it grows past that, the oldest entries are
 //   dropped down to a quarter of the limit, so publishing to endless distinct
 //   subjects cannot grow memory (nats-server issue #1794).
+//   JetStream ack subjects ($JS.ACK.<stream>.<consumer>.<dc>.<sseq>...) are
+//   unique per message and never match again: they bypass the cache (no
+//   lookup, no insert), so a consumer's acks neither miss into it nor evict
+//   the subjects that do repeat.
 //
 // Invariants (checked by the tests)
 //   1. Every cache entry equals (as a set) what a fresh trie walk would return
@@ -350,7 +354,7 @@ export class Sublist<T extends SublistEntry> {
 
   match(subject: string): SublistMatch<T> {
     this.matches++;
-    const cache = this.cache;
+    const cache = isUncachedSubject(subject) ? null : this.cache;
     if (cache !== null) {
       const hit = cache.get(subject);
       if (hit !== undefined && hit !== STALE) {
@@ -536,4 +540,12 @@ function withRemoved<T extends SublistEntry>(r: SublistMatch<T>, sub: T): Sublis
     qsubs[g] = Object.freeze(members);
   }
   return makeResult(r.psubs, qsubs, queues);
+}
+
+const ACK_PREFIX = '$JS.ACK.';
+
+/** Subjects that are unique per message (JetStream acks) and not worth caching. */
+export function isUncachedSubject(subject: string): boolean {
+  // One char test keeps the common case (no '$') at a single comparison.
+  return subject.charCodeAt(0) === 36 && subject.startsWith(ACK_PREFIX);
 }
