@@ -27,6 +27,7 @@ import { EMPTY, type JsTransport } from './transport.js';
 import type { Stream } from './stream.js';
 import type { StoredMessage } from './store/store.js';
 import { nowNs, nsToRfc3339 } from './store/time.js';
+import { ackStreamSeq, ackSubjectPrefix } from './ack-subject.js';
 import { subjectMatchesFilter } from '../server/subject.js';
 
 const NS_PER_MS = 1_000_000;
@@ -104,6 +105,8 @@ export class Consumer {
   private inactiveTimer?: NodeJS.Timeout;
   private lastDeliveryMs = Date.now();
   private lastActive: bigint = 0n;
+  /** `$JS.ACK.<stream>.<consumer>.` encoded once: every delivery's reply starts with it. */
+  private readonly ackPrefix: Buffer;
   private ackFloorActive: bigint = 0n;
   private delivering = false;
   private again = false;
@@ -129,6 +132,7 @@ export class Consumer {
     readonly durable: boolean,
   ) {
     this.filters = consumerFilters(config);
+    this.ackPrefix = Buffer.from(ackSubjectPrefix(stream.name, name), 'utf8');
   }
 
   get isPush(): boolean {
@@ -207,8 +211,8 @@ export class Consumer {
 
   start(): void {
     const t = this.host.transport;
-    const prefix = `$JS.ACK.${this.stream.name}.${this.name}`;
-    this.subs.push(t.subscribe(`${prefix}.>`, null, (subj, reply, _hdr, payload) => this.processAck(subj, reply, payload)));
+    const prefix = ackSubjectPrefix(this.stream.name, this.name);
+    this.subs.push(t.subscribe(`${prefix}>`, null, (subj, reply, _hdr, payload) => this.processAck(subj, reply, payload)));
     if (this.isPush) {
       if (this.config.flow_control) {
         this.subs.push(t.subscribe(`$JS.FC.${this.stream.name}.${this.name}.*`, null, (subj) => this.processFlowControl(subj)));
@@ -329,7 +333,8 @@ export class Consumer {
     const cseq = this.dseq++;
     const now = nowNs();
     const pendingAfter = this.numPending();
-    const reply = `$JS.ACK.${this.stream.name}.${this.name}.${next.dc}.${msg.seq}.${cseq}.${now}.${pendingAfter}`;
+    // The reply is this.ackPrefix's bytes followed by the per-message tokens.
+    const replyTail = `${next.dc}.${msg.seq}.${cseq}.${now}.${pendingAfter}`;
     if (this.config.ack_policy === 'none') {
       this.ackFloor = { cseq, sseq: msg.seq };
       this.ackFloorActive = now;
@@ -343,7 +348,7 @@ export class Consumer {
     this.lastDeliveryMs = Date.now();
     const hdr = this.config.headers_only ? this.headersOnly(msg) : msg.hdr;
     const data = this.config.headers_only ? EMPTY : msg.data;
-    this.host.transport.deliver(target, msg.subject, reply, hdr, data);
+    this.host.transport.deliver(target, msg.subject, replyTail, hdr, data, this.ackPrefix);
     if (req) {
       req.delivered++;
       req.lastActivity = Date.now();
@@ -599,16 +604,10 @@ export class Consumer {
 
   private processAck(subject: string, reply: string, payload: Buffer): void {
     if (this.stopped) return;
-    // $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending> (v1) or v2 with domain and hash first.
-    const t = subject.split('.');
-    let base: number;
-    if (t.length === 9) base = 4;
-    else if (t.length >= 11) base = 6;
-    else return;
-    const sseq = Number(t[base + 1]);
-    const cseq = Number(t[base + 2]);
-    if (!Number.isInteger(sseq) || !Number.isInteger(cseq)) return;
-    const body = payload.toString('utf8');
+    const sseq = ackStreamSeq(subject);
+    if (sseq < 0) return;
+    // The common ack is an empty payload: no string made for it.
+    const body = payload.length === 0 ? '' : payload.toString('utf8');
     const kind = body.length === 0 ? '+ACK' : body.slice(0, 4);
     let respond = true;
     switch (kind) {
@@ -652,7 +651,7 @@ export class Consumer {
       this.dropPending(sseq);
     }
     // dropPending has moved the floor; this covers an 'all' ack that dropped nothing.
-    this.updateAckFloor();
+    if (policy === 'all') this.updateAckFloor();
     this.ackFloorActive = nowNs();
     this.scheduleSave();
   }
@@ -679,9 +678,8 @@ export class Consumer {
     let minSeq = Infinity;
     let minC = 0;
     if (this.pendingAscending) {
-      const first = this.pending.entries().next().value!;
-      minSeq = first[0];
-      minC = first[1].cseq;
+      minSeq = this.pending.keys().next().value!;
+      minC = this.pending.get(minSeq)!.cseq;
     } else {
       for (const [seq, p] of this.pending) {
         if (seq < minSeq) {

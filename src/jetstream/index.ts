@@ -24,9 +24,9 @@ export function internalTransport(server: Server, ic: InternalClient): JsTranspo
     publish: (subject, reply, hdr, payload) => {
       ic.publish(subject, reply, hdr, payload);
     },
-    deliver: (target, subject, reply, hdr, payload) => {
+    deliver: (target, subject, reply, hdr, payload, replyPrefix) => {
       // The control line carries the shown subject; routing matches the target.
-      ic.publishShown(target, subject, reply, hdr, payload);
+      ic.publishShown(target, subject, reply, hdr, payload, replyPrefix);
     },
     hasInterest: (subject) => {
       const r = server.sublist.match(subject);

@@ -19,9 +19,11 @@ export interface JsTransport {
   /**
    * Routes by `target` (a pull request's inbox or a push deliver_subject) but
    * shows `subject` (the stored message's subject) in the MSG/HMSG line, as
-   * nats-server's consumer deliveries do.
+   * nats-server's consumer deliveries do. With `replyPrefix` the reply
+   * subject is its bytes followed by `reply` (a consumer's pre-encoded ack
+   * subject prefix, so the per-message part is all that is built per delivery).
    */
-  deliver(target: string, subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void;
+  deliver(target: string, subject: string, reply: string, hdr: Buffer | null, payload: Buffer, replyPrefix?: Buffer): void;
   /**
    * Does any subscriber (other than JetStream's own) want `subject`? Used to
    * pause push consumers without a listener and to drop pull requests whose

@@ -22,7 +22,20 @@ export interface InternalClientOptions {
   echo?: boolean;
 }
 
-const CRLF = Buffer.from('\r\n', 'latin1');
+const SPACE = 32;
+
+/** Write n (a non-negative integer) as decimal ASCII at p; returns the end. */
+function writeDecimal(buf: Buffer, p: number, n: number): number {
+  if (n < 10) {
+    buf[p] = 48 + n;
+    return p + 1;
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  const end = p + digits;
+  for (let i = end - 1, x = n; i >= p; i--, x = Math.floor(x / 10)) buf[i] = 48 + (x % 10);
+  return end;
+}
 
 /** Subjects travel inside the server as latin1 strings of their UTF-8 bytes (what the parser makes). */
 export function toWireSubject(s: string): string {
@@ -73,47 +86,66 @@ export class InternalClient implements SubscriptionOwner {
   /**
    * Route a message to the subscribers of `target` while the delivered control
    * line shows `shown`: a JetStream push delivery goes to the deliver subject
-   * but shows the stored message's subject. Returns true if anything received it.
+   * but shows the stored message's subject. `replyPrefix` (pre-encoded bytes,
+   * e.g. a consumer's `$JS.ACK.<stream>.<consumer>.`) goes before `reply` in
+   * the reply subject. Returns true if anything received it.
    */
-  publishShown(target: string, shown: string, reply: string, hdr: Buffer | null, payload: Buffer | Uint8Array | string): boolean {
+  publishShown(
+    target: string,
+    shown: string,
+    reply: string,
+    hdr: Buffer | null,
+    payload: Buffer | Uint8Array | string,
+    replyPrefix?: Buffer,
+  ): boolean {
     if (this.closed) return false;
     const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
     const hl = hdr ? hdr.length : -1;
     const total = (hdr ? hdr.length : 0) + body.length;
-    // Build a control line in the shape the parser produces: "subj [reply] [hdr] size".
-    const parts = [shown];
-    if (reply) parts.push(reply);
-    if (hdr) parts.push(String(hl));
-    parts.push(String(total));
-    const line = Buffer.from(parts.join(' '), 'utf8');
+    const rpl = replyPrefix === undefined ? 0 : replyPrefix.length;
+    // One buffer holds the control line in the shape the parser produces
+    // ("subj [reply] [hdr] size"), then header, body and CRLF: one allocation
+    // per publish (from the Buffer pool for small ones), no strings joined.
+    // Sized for the worst case (3 UTF-8 bytes per UTF-16 unit; 16 digits per number).
+    const cap = 3 * shown.length + rpl + 3 * reply.length + 40 + total + 2;
+    const buf = Buffer.allocUnsafe(cap);
     // A fresh PubArgs per publish: handlers may publish again while this one is being routed.
     const pa = new PubArgs();
-    pa.buf = line;
+    pa.buf = buf;
     let p = 0;
     pa.subjStart = p;
-    pa.subjEnd = p += Buffer.byteLength(shown, 'utf8');
-    p++;
-    if (reply) {
+    p += buf.write(shown, p, 'utf8');
+    pa.subjEnd = p;
+    if (rpl > 0 || reply.length > 0) {
+      buf[p++] = SPACE;
       pa.replyStart = p;
-      pa.replyEnd = p += Buffer.byteLength(reply, 'utf8');
-      p++;
+      if (rpl > 0) p += replyPrefix!.copy(buf, p);
+      if (reply.length > 0) p += buf.write(reply, p, 'utf8');
+      pa.replyEnd = p;
     }
     if (hdr) {
+      buf[p++] = SPACE;
       pa.hdbStart = p;
-      pa.hdbEnd = p += String(hl).length;
-      p++;
+      p = writeDecimal(buf, p, hl);
+      pa.hdbEnd = p;
     }
+    buf[p++] = SPACE;
     pa.szbStart = p;
-    pa.szbEnd = line.length;
+    p = writeDecimal(buf, p, total);
+    pa.szbEnd = p;
+    const start = p;
+    if (hdr) p += hdr.copy(buf, p);
+    p += body.copy(buf, p);
+    buf[p++] = 13;
+    buf[p++] = 10;
     pa.hdr = hl;
     pa.size = total;
     pa.subject = toWireSubject(target);
     pa.shownIsSubject = target === shown;
-    const data = hdr ? Buffer.concat([hdr, body, CRLF]) : Buffer.concat([body, CRLF]);
     const s = this.server;
     s.stats.inMsgs++;
     s.stats.inBytes += total;
-    return s.processMessage(this, s.sublist.match(pa.subject), pa, data, 0);
+    return s.processMessage(this, s.sublist.match(pa.subject), pa, buf, start);
   }
 
   deliver(sub: Subscription, pa: PubArgs, data: Buffer, start: number): boolean {
