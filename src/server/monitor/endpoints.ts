@@ -3,6 +3,7 @@
 // parameters throw MonitorQueryError (HTTP 400 with its text, as nats-server).
 import { cpus } from 'node:os';
 import type { ClientConnection, ConnectionSnapshot } from '../client.js';
+import type { ConnectionActivity } from '../connection.js';
 import type { Server } from '../server.js';
 import { isValidLiteralSubject, subjectMatchesFilter } from '../subject.js';
 import type { Subscription } from '../subscription.js';
@@ -242,35 +243,42 @@ export function buildConnz(server: Server, q: URLSearchParams): Connz {
   };
 }
 
+/** The activity part of a /connz or /routez entry; the pending field's name differs (as in nats-server). */
+type ActivityFields<P extends 'pending_bytes' | 'pending_size'> = Pick<ConnInfo, 'ip' | 'port' | 'start' | 'last_activity' | 'stop' | 'reason' | 'rtt' | 'uptime' | 'idle' | 'in_msgs' | 'out_msgs' | 'in_bytes' | 'out_bytes'> &
+  Record<P, number>;
+
+/**
+ * The fields /connz and /routez entries share, in nats-server's key order. A
+ * closed connection (stop set) shows stop and reason right after
+ * last_activity, and its uptime and idle end at stop.
+ */
+function activityFields<P extends 'pending_bytes' | 'pending_size'>(a: ConnectionActivity, now: Date, pendingKey: P, stop: Date | null = null, reason = ''): ActivityFields<P> {
+  const end = stop ?? now;
+  const f: Record<string, string | number> = { ip: a.ip, port: a.port, start: rfc3339(a.start), last_activity: rfc3339(a.lastActivity) };
+  if (stop !== null) {
+    f.stop = rfc3339(stop);
+    f.reason = reason;
+  }
+  f.rtt = goDuration(a.rttMs);
+  f.uptime = uptimeString(end.getTime() - a.start.getTime());
+  f.idle = uptimeString(end.getTime() - a.lastActivity.getTime());
+  f[pendingKey] = a.pendingBytes;
+  f.in_msgs = a.inMsgs;
+  f.out_msgs = a.outMsgs;
+  f.in_bytes = a.inBytes;
+  f.out_bytes = a.outBytes;
+  return f as ActivityFields<P>;
+}
+
 function connInfo(r: ConnRow, now: Date, auth: boolean, subs: 'none' | 'list' | 'detail'): ConnInfo {
   const s = r.snap;
-  const end = s.stop ?? now;
   const ci: ConnInfo = {
     cid: s.cid,
     kind: s.kind,
     type: 'nats',
-    ip: s.ip,
-    port: s.port,
-    start: rfc3339(s.start),
-    last_activity: rfc3339(s.lastActivity),
-    rtt: goDuration(s.rttMs),
-    uptime: uptimeString(end.getTime() - s.start.getTime()),
-    idle: uptimeString(end.getTime() - s.lastActivity.getTime()),
-    pending_bytes: s.pendingBytes,
-    in_msgs: s.inMsgs,
-    out_msgs: s.outMsgs,
-    in_bytes: s.inBytes,
-    out_bytes: s.outBytes,
+    ...activityFields(s, now, 'pending_bytes', s.stop, s.reason),
     subscriptions: s.numSubs,
   };
-  if (s.stop) {
-    // nats-server puts stop and reason right after last_activity.
-    const { rtt, uptime, idle, pending_bytes, in_msgs, out_msgs, in_bytes, out_bytes, subscriptions } = ci;
-    for (const k of ['rtt', 'uptime', 'idle', 'pending_bytes', 'in_msgs', 'out_msgs', 'in_bytes', 'out_bytes', 'subscriptions'] as const) delete (ci as Partial<ConnInfo>)[k];
-    ci.stop = rfc3339(s.stop);
-    ci.reason = s.reason;
-    Object.assign(ci, { rtt, uptime, idle, pending_bytes, in_msgs, out_msgs, in_bytes, out_bytes, subscriptions });
-  }
   if (s.name) ci.name = s.name;
   if (s.lang) ci.lang = s.lang;
   if (s.version) ci.version = s.version;
@@ -341,18 +349,7 @@ export function buildRoutez(server: Server, q: URLSearchParams): Routez {
         remote_name: r.remoteName,
         did_solicit: r.didSolicit,
         is_configured: r.isConfigured,
-        ip: r.ip,
-        port: r.port,
-        start: rfc3339(r.start),
-        last_activity: rfc3339(r.lastActivity),
-        rtt: goDuration(r.rttMs),
-        uptime: uptimeString(now.getTime() - r.start.getTime()),
-        idle: uptimeString(now.getTime() - r.lastActivity.getTime()),
-        pending_size: r.pendingBytes,
-        in_msgs: r.inMsgs,
-        out_msgs: r.outMsgs,
-        in_bytes: r.inBytes,
-        out_bytes: r.outBytes,
+        ...activityFields(r, now, 'pending_size'),
         subscriptions: r.subscriptions.length,
       };
       if (subs !== 'none' && r.subscriptions.length > 0) ri.subscriptions_list = r.subscriptions;

@@ -1,25 +1,16 @@
 // How the monitoring side learns about cluster routes without depending on
 // the cluster module: the route subsystem registers a source per Server, and
 // /routez, /varz and /metrics read it on demand (never per message).
+import type { ConnectionActivity } from '../connection.js';
 import type { Server } from '../server.js';
 
 /** One route connection as /routez and /metrics describe it. */
-export interface RouteSnapshot {
+export interface RouteSnapshot extends ConnectionActivity {
   rid: number;
   remoteId: string;
   remoteName: string;
   didSolicit: boolean;
   isConfigured: boolean;
-  ip: string;
-  port: number;
-  start: Date;
-  lastActivity: Date;
-  rttMs: number;
-  pendingBytes: number;
-  inMsgs: number;
-  outMsgs: number;
-  inBytes: number;
-  outBytes: number;
   /** Subjects of the remote interest held for this route. */
   subscriptions: string[];
 }
