@@ -12,6 +12,7 @@
 // more than min(4 MiB, 75% of max_pending) unsent), write_deadline, ping_interval/ping_max (stale), and
 // the auth timeout.
 import type { Socket } from 'node:net';
+import { statusHeader } from '../protocol/headers.js';
 import { Connection, type ConnectionActivity, type DrainTarget } from './connection.js';
 import { ClosedReason, ErrText, permissionsViolationPublish, permissionsViolationSubscribe } from './errors.js';
 import { LARGE_PAYLOAD } from './outbound.js';
@@ -61,6 +62,8 @@ export interface ConnectionSnapshot extends ConnectionActivity {
 }
 
 const MSG_BYTES = Buffer.from('MSG ', 'latin1');
+const HMSG_BYTES = Buffer.from('HMSG ', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
 const PONG = Buffer.from('PONG\r\n', 'latin1');
 const OK = Buffer.from('+OK\r\n', 'latin1');
 
@@ -536,8 +539,11 @@ export class ClientConnection extends Connection implements ProtocolHandler, Sub
       }
     }
     if (sub === null) return;
-    const hl = 32 + Buffer.byteLength(pa.subject, 'latin1');
-    this.sendRaw(`HMSG ${reply} ${sub.sid} ${hl} ${hl}\r\nNATS/1.0 503\r\nNats-Subject: ${pa.subject}\r\n\r\n\r\n`);
+    // Built per request that found no one (never on the delivery path). The
+    // subject and reply keep their bytes as published (pa.subject is latin1 text).
+    const hdr = statusHeader(503, '', [['Nats-Subject', pa.buf.toString('utf8', pa.subjStart, pa.subjEnd)]]);
+    const line = Buffer.from(`${hdr.length} ${hdr.length}\r\n`, 'latin1');
+    this.sendProto(Buffer.concat([HMSG_BYTES, pa.buf.subarray(pa.replyStart, pa.replyEnd), sub.sidBytes, line, hdr, CRLF]));
   }
 
   /** After each flush: the room is re-measured, the flush size counted, a stuck write given a deadline. */
