@@ -12,6 +12,8 @@
 //               time; a reader on the far side (stream ordered consumer / destination queue
 //               consumer) records arrival - publish; p50 / p99 reported.
 // BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults.
+// For A/B work: BENCH_SYSTEMS=bridge skips Shovel; BENCH_BRIDGE_MAIN runs another build's
+// main.js; BENCH_BRIDGE_NODE_ARGS (space separated, e.g. "--cpu-prof") go to the bridge's node.
 // The bridge runs as its own process (`node dist/src/cli/main.js bridge`), like in production.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // single consumer, so the drain is spread over several queues (lanes).
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 4);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000);
+const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'bridge,shovel').split(',');
+const BRIDGE_MAIN = process.env.BENCH_BRIDGE_MAIN || undefined;
+const BRIDGE_NODE_ARGS = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 interface Result {
   system: string;
@@ -120,7 +125,7 @@ async function benchBridge(size: number): Promise<Result> {
   const dir = writeMappings(`mappings:\n${mappings.join('\n')}\n`);
   const cfgFile = join(tmpDir('bench-bridge-'), 'bridge.yaml');
   writeFileSync(cfgFile, `target: { servers: ["${NATS_URL}"] }\nconnections: { rabbit: { kind: rabbitmq, url: "${RABBIT_URL}" } }\nmappings: ${dir}\nwindow: ${WINDOW}\nmetrics: { port: -1 }\nlogLevel: warn\n`);
-  const b = spawnBridge(cfgFile);
+  const b = spawnBridge(cfgFile, {}, { ...(BRIDGE_MAIN ? { main: BRIDGE_MAIN } : {}), nodeArgs: BRIDGE_NODE_ARGS });
   const meter = cpuMeter({ bridge: b.proc.pid, rabbitmq: RABBIT_PID, 'nats-server': NATS_PID });
   // Clock starts at the first delivered message, so process start-up is not counted.
   let t0 = 0;
@@ -216,8 +221,8 @@ async function benchShovel(size: number): Promise<Result> {
 async function main(): Promise<void> {
   const results: Result[] = [];
   for (const size of SIZES) {
-    results.push(await benchBridge(size));
-    results.push(await benchShovel(size));
+    if (SYSTEMS.includes('bridge')) results.push(await benchBridge(size));
+    if (SYSTEMS.includes('shovel')) results.push(await benchShovel(size));
   }
   const cpu = (r: Result): string => Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
   console.log(`${QUEUES} source queue(s), window ${WINDOW}, drain of ${N} pre-filled messages; latency paced ${RATE}/s for ${SECONDS} s`);
@@ -228,8 +233,9 @@ async function main(): Promise<void> {
   ];
   console.log(lines.join('\n'));
   for (const size of SIZES) {
-    const b = results.find((r) => r.size === size && r.system.startsWith('tern'))!;
-    const s = results.find((r) => r.size === size && r.system.startsWith('RabbitMQ'))!;
+    const b = results.find((r) => r.size === size && r.system.startsWith('tern'));
+    const s = results.find((r) => r.size === size && r.system.startsWith('RabbitMQ'));
+    if (!b || !s) continue;
     console.log(`${size} B: bridge/shovel throughput ratio ${(b.rate / s.rate).toFixed(2)}`);
   }
 }

@@ -153,8 +153,12 @@ export async function startTestBridge(config: BridgeConfig, logs = captureLogs()
 }
 
 /** Run `tern bridge --config file` as a child process (for kill -9 tests). */
-export function spawnBridge(configFile: string, env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, [TERN_MAIN, 'bridge', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnBridge(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  opts: { main?: string; nodeArgs?: readonly string[] } = {},
+): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? TERN_MAIN, 'bridge', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
