@@ -44,9 +44,19 @@ export interface PubAckInfo {
 
 export type PublishCallback = (err: PublishError | null, ack: PubAckInfo | null) => void;
 
+/** A callback as an object: the engine passes its lane entry, saving a closure per publish. */
+export interface PublishWaiter {
+  published(err: PublishError | null, ack: PubAckInfo | null): void;
+}
+
 interface Pending {
-  readonly cb: PublishCallback;
+  readonly cb: PublishCallback | PublishWaiter;
   readonly at: number;
+}
+
+function complete(cb: PublishCallback | PublishWaiter, err: PublishError | null, ack: PubAckInfo | null): void {
+  if (typeof cb === 'function') cb(err, ack);
+  else cb.published(err, ack);
 }
 
 export class NatsTarget {
@@ -55,7 +65,7 @@ export class NatsTarget {
   private next = 1;
   private readonly pending = new Map<number, Pending>();
   private sweeper: NodeJS.Timeout | undefined;
-  private coreBatch: PublishCallback[] = [];
+  private coreBatch: Array<PublishCallback | PublishWaiter> = [];
   private flushScheduled = false;
   private statusListeners: Array<(up: boolean, detail: string) => void> = [];
   connected = false;
@@ -114,23 +124,23 @@ export class NatsTarget {
   }
 
   /** Publish to a JetStream subject; cb gets the PubAck. msgId becomes Nats-Msg-Id. */
-  publishJs(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], msgId: string | undefined, cb: PublishCallback): void {
+  publishJs(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], msgId: string | undefined, cb: PublishCallback | PublishWaiter): void {
     const id = this.next++;
     this.pending.set(id, { cb, at: Date.now() });
     try {
       this.nc.publish(subject, body, { reply: this.inboxPrefix + id, headers: toNatsHeaders(hdrs, msgId) });
     } catch (e) {
       this.pending.delete(id);
-      cb(publishFailure(e), null);
+      complete(cb, publishFailure(e), null);
     }
   }
 
   /** Publish on a core subject; cb runs after the next flush (the server has read it). */
-  publishCore(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], cb: PublishCallback): void {
+  publishCore(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], cb: PublishCallback | PublishWaiter): void {
     try {
       this.nc.publish(subject, body, hdrs.length > 0 ? { headers: toNatsHeaders(hdrs, undefined) } : undefined);
     } catch (e) {
-      cb(publishFailure(e), null);
+      complete(cb, publishFailure(e), null);
       return;
     }
     this.coreBatch.push(cb);
@@ -150,7 +160,7 @@ export class NatsTarget {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      for (const cb of batch) cb(err, null);
+      for (const cb of batch) complete(cb, err, null);
     };
     this.nc.flush().then(
       () => done(null),
@@ -164,7 +174,7 @@ export class NatsTarget {
     if (!p) return; // already timed out; the retry carries the same Nats-Msg-Id
     this.pending.delete(id);
     if (msg.headers && msg.headers.code === 503) {
-      p.cb(new PublishError('transient', 'no responders: no JetStream stream answered for this subject', 503), null);
+      complete(p.cb, new PublishError('transient', 'no responders: no JetStream stream answered for this subject', 503), null);
       return;
     }
     const ack = parsePubAck(msg.data);
@@ -172,10 +182,10 @@ export class NatsTarget {
       // 503 inside a JetStream error = JetStream temporarily unavailable (e.g. restarting)
       const kind = ack.code === 503 ? 'transient' : 'rejected';
       const text = ack.unparseable ? ack.description : `JetStream rejected the message: ${ack.description} (code ${ack.errCode ?? ack.code})`;
-      p.cb(new PublishError(kind, text, ack.errCode ?? ack.code), null);
+      complete(p.cb, new PublishError(kind, text, ack.errCode ?? ack.code), null);
       return;
     }
-    p.cb(null, ack);
+    complete(p.cb, null, ack);
   }
 
   private sweep(): void {
@@ -183,7 +193,7 @@ export class NatsTarget {
     for (const [id, p] of this.pending) {
       if (p.at > limit) break; // Map keeps insertion order: the rest are younger
       this.pending.delete(id);
-      p.cb(new PublishError('transient', `no PubAck within ${this.config.publishTimeoutMs} ms${this.connected ? '' : ' (target disconnected)'}`), null);
+      complete(p.cb, new PublishError('transient', `no PubAck within ${this.config.publishTimeoutMs} ms${this.connected ? '' : ' (target disconnected)'}`), null);
     }
   }
 
@@ -192,7 +202,7 @@ export class NatsTarget {
     clearInterval(this.sweeper);
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.cb(new PublishError('transient', 'bridge stopping'), null);
+      complete(p.cb, new PublishError('transient', 'bridge stopping'), null);
     }
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
