@@ -20,7 +20,7 @@ import { ProtocolParser, splitArgs, type ProtocolHandler, type PubArgs } from '.
 import type { Permissions } from './permissions.js';
 import type { Server } from './server.js';
 import { isValidLiteralSubject } from './subject.js';
-import { SublistError, type SublistMatch } from './sublist.js';
+import { isUncachedSubject, SublistError, type SublistMatch } from './sublist.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import { tlsCipherOf, tlsVersionOf } from './tls.js';
 
@@ -201,14 +201,17 @@ export class ClientConnection extends Connection implements ProtocolHandler, Sub
     }
     if (r === undefined) {
       r = sl.match(pa.subject);
-      if (this.l1.size >= L1_MAX) {
-        let n = 0;
-        for (const k of this.l1.keys()) {
-          this.l1.delete(k);
-          if (++n >= L1_PRUNE) break;
+      // Unique one-shot subjects (JetStream acks) would only evict useful entries.
+      if (!isUncachedSubject(pa.subject)) {
+        if (this.l1.size >= L1_MAX) {
+          let n = 0;
+          for (const k of this.l1.keys()) {
+            this.l1.delete(k);
+            if (++n >= L1_PRUNE) break;
+          }
         }
+        this.l1.set(pa.subject, r);
       }
-      this.l1.set(pa.subject, r);
     }
     const delivered = server.processMessage(this, r, pa, data, start);
     if (!delivered && this.noResponders && pa.hasReply) this.sendNoResponders(pa);
