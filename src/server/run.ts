@@ -2,18 +2,18 @@
 // banner, starts the client listener and the optional subsystems, writes the
 // pid file and the ports file, and shuts down on SIGINT/SIGTERM.
 //
-// Optional subsystems are plain modules found by path, so adding one never
-// touches this file's callers: each of SUBSYSTEMS that exists must export
+// Optional subsystems are plain modules, so adding one never touches this
+// file's callers: each of SUBSYSTEMS exports
 //   attach(server: Server): Promise<ServerExtension>
 // and is started after the client listener, in this order, before
-// "Server is ready". A missing module is skipped. A subsystem's module is
+// "Server is ready". A subsystem's module is
 // imported only when the configuration turns it on: loading monitoring
 // (prom-client, node:http), cluster and JetStream costs ~25 MiB RSS and
 // ~60 ms of start-up that a plain broker does not need.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerOptions } from '../config/options.js';
-import { NATS_COMPAT_VERSION } from '../config/version.js';
+import { NATS_COMPAT_VERSION, TERN_VERSION } from '../config/version.js';
 import { enterLameDuck, isLameDuck } from './lame-duck.js';
 import { Logger } from './logger.js';
 import { reloadOrLog } from './reload.js';
@@ -35,16 +35,10 @@ const SUBSYSTEMS: ReadonlyArray<{ spec: string; enabled(o: ServerOptions): boole
   { spec: './monitor/index.js', enabled: (o) => o.httpPort !== 0 },
 ];
 
-async function loadAttach(spec: string): Promise<AttachFn | null> {
-  try {
-    const mod = (await import(spec)) as { attach?: AttachFn };
-    return typeof mod.attach === 'function' ? mod.attach : null;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const last = spec.split('/').slice(-2).join('/');
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(last)) return null;
-    throw e;
-  }
+async function loadAttach(spec: string): Promise<AttachFn> {
+  const mod = (await import(spec)) as { attach?: AttachFn };
+  if (typeof mod.attach !== 'function') throw new Error(`${spec} does not export attach()`);
+  return mod.attach;
 }
 
 export interface RunningTern {
@@ -63,7 +57,7 @@ export interface RunningTern {
 export async function startTern(opts: ServerOptions, ctx: { commandName: string; handleSignals?: boolean }): Promise<RunningTern> {
   const logger = new Logger({ debug: opts.debug, trace: opts.trace, logtime: opts.logtime, logFile: opts.logFile });
   const server = new Server(opts, logger);
-  logger.info(`Starting nats-server`);
+  logger.info(`Starting nats-server (tern ${TERN_VERSION})`);
   logger.info(`  Version:  ${NATS_COMPAT_VERSION}`);
   logger.info(`  Git:      [not set]`);
   logger.info(`  Name:     ${server.serverName}`);
@@ -76,7 +70,6 @@ export async function startTern(opts: ServerOptions, ctx: { commandName: string;
   for (const { spec, enabled } of SUBSYSTEMS) {
     if (!enabled(opts)) continue;
     const attach = await loadAttach(spec);
-    if (!attach) continue;
     const ext = await attach(server);
     extensions.push(ext);
     for (const [k, v] of Object.entries(ext.ports ?? {})) ports[k] = [...(ports[k] ?? []), ...v];
