@@ -1,9 +1,10 @@
-// Shared helpers for bridge tests: unique names, a JetStream stream per test on the
-// reference nats-server (127.0.0.1:4222) or a spawned one, RabbitMQ publishing with
-// confirms, reading a stream back, and running the bridge in-process or as a process.
+// Shared helpers for bridge tests: the target server of each kind (the reference
+// nats-server service at 127.0.0.1:4222 or a spawned one, a spawned Tern), unique names,
+// a JetStream stream per test, RabbitMQ publishing with confirms, reading a stream back,
+// and running the bridge in-process or as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
@@ -11,10 +12,59 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { startBridge, type RunningBridge } from '../../src/bridge/bridge.js';
 import type { BridgeConfig } from '../../src/bridge/config.js';
-import { TERN_MAIN } from '../helpers/servers.js';
+export { serverKinds } from '../helpers/servers.js';
+import { TERN_MAIN, startServer, type RunningServer, type ServerKind } from '../helpers/servers.js';
 
 export const RABBIT_URL = process.env.RABBIT_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** The NATS server a bridge test targets: the same test body runs against each kind. */
+export interface BridgeTarget {
+  kind: ServerKind;
+  url: string;
+  /** The spawned process; undefined for the shared nats-server service. */
+  server: RunningServer | undefined;
+  /** Stops a spawned server and removes its store; the service is left alone. */
+  stop(): Promise<void>;
+}
+
+export interface TargetOptions {
+  /** A max_payload for the server (nats-server config syntax, e.g. '4KB'): needs a spawned server. */
+  maxPayload?: string;
+  /** Spawn a nats-server even without a config (a test that stops or restarts it). */
+  spawn?: boolean;
+}
+
+/**
+ * Start the target of one kind with JetStream on a fresh store. nats-server without
+ * options is the shared service at NATS_URL; otherwise a process on a free port (Tern
+ * always): with a nats-server config file when a max_payload is asked for (Tern reads
+ * the same format).
+ */
+export async function startTarget(kind: ServerKind, opts: TargetOptions = {}): Promise<BridgeTarget> {
+  if (kind === 'nats-server' && opts.maxPayload === undefined && opts.spawn !== true) {
+    return { kind, url: NATS_URL, server: undefined, stop: async () => undefined };
+  }
+  const dir = tmpDir(`bridge-target-${kind}-`);
+  let args: string[];
+  if (opts.maxPayload !== undefined) {
+    const conf = join(dir, 'server.conf');
+    writeFileSync(conf, `listen: "127.0.0.1:-1"\nmax_payload: ${opts.maxPayload}\njetstream { store_dir: "${join(dir, 'js')}" }\n`);
+    args = ['-c', conf];
+  } else {
+    args = ['-js', '-sd', join(dir, 'js')];
+  }
+  const server = await startServer(kind, { args });
+  return {
+    kind,
+    url: server.url,
+    server,
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 export function uid(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
