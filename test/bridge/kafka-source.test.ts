@@ -8,12 +8,9 @@ import assert from 'node:assert/strict';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { SourceMessage, SourceSink } from '../../src/bridge/connector.js';
 import { ConnectorConfigError } from '../../src/bridge/connector.js';
-import {
-  encodeKafkaMessage,
-  kafkaConnector,
-  KafkaSourceConnector,
-  type KafkaConnection,
-} from '../../src/bridge/connectors/kafka.js';
+import { kafkaConnector, KafkaSourceConnector } from '../../src/bridge/connectors/kafka.js';
+import type { KafkaConnection } from '../../src/bridge/connectors/kafka-config.js';
+import { encodeKafkaMessage } from '../../src/bridge/connectors/kafka-encoding.js';
 import { createTopics, kafkaClient, uniqueTopic, useKafka, type KafkaLease } from '../helpers/kafka.js';
 
 let lease: KafkaLease;
