@@ -1,9 +1,9 @@
-// End to end: Kafka -> `tern bridge` (a real process) -> JetStream stream on a reference
-// nats-server (spawned on a free port). Checks what the Kafka source promises: every
+// End to end: Kafka -> `tern bridge` (a real process) -> JetStream stream on each target
+// kind (a reference nats-server, a Tern; spawned on a free port). Checks what the Kafka source promises: every
 // message once, in order per partition, key/headers/timestamp carried, and the group's
 // committed offsets at the end offsets afterwards; then the same under kill -9 of the
 // bridge while messages flow (Nats-Msg-Id de-duplication absorbs the redeliveries).
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,9 +13,11 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { createTopics, kafkaClient, uniqueTopic, useKafka, type KafkaLease } from '../helpers/kafka.js';
-import { startNatsServer, TERN_MAIN, REPO_ROOT, type RunningServer } from '../helpers/servers.js';
+import { serverKinds, startServer, TERN_MAIN, REPO_ROOT, type RunningServer } from '../helpers/servers.js';
 
 let lease: KafkaLease;
+// The current kind's target and its connection: set by that kind's describe (they run
+// one after the other) and used by the helpers below.
 let nats: RunningServer;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
@@ -26,9 +28,6 @@ const work = mkdtempSync(join(tmpdir(), 'tern-kafka-bridge-'));
 
 before(async () => {
   lease = await useKafka();
-  nats = await startNatsServer({ args: ['-js', '-sd', join(work, 'js')] });
-  nc = await connect({ servers: nats.url });
-  jsm = await jetstreamManager(nc);
   kafka = kafkaClient(lease.brokers);
   admin = kafka.admin();
   producer = kafka.producer();
@@ -39,8 +38,6 @@ before(async () => {
 after(async () => {
   await producer?.disconnect();
   await admin?.disconnect();
-  await nc?.close();
-  await nats?.stop();
   await lease?.release();
   rmSync(work, { recursive: true, force: true });
 });
@@ -244,72 +241,84 @@ function checkStream(stored: Stored[], produced: Produced[], topic: string, pref
   assert.equal(stored.length, produced.length);
 }
 
-test('Kafka -> JetStream: 10,000 messages over 4 partitions, once each, ordered, metadata intact, offsets committed', async () => {
-  const topic = uniqueTopic('kb');
-  const group = `${topic}-g`;
-  const stream = `KB_${topic.replace(/[^A-Za-z0-9]/g, '_')}`;
-  const prefix = `kb.${topic}`;
-  await createTopics(admin, [{ topic, partitions: 4 }]);
-  await addStream(stream, [`${prefix}.>`]);
-  const produced = makeMessages(10_000, Date.now() - 3_600_000);
-  await produce(topic, produced);
+for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
+  before(async () => {
+    nats = await startServer(kind, { args: ['-js', '-sd', join(work, kind, 'js')] });
+    nc = await connect({ servers: nats.url });
+    jsm = await jetstreamManager(nc);
+  });
+  after(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
 
-  const bridge = startBridge(writeConfig('kb', topic, group, stream, prefix));
-  try {
-    await until('10,000 messages in the stream', 90_000, async () => (await streamCount(stream)) >= 10_000, bridge.output);
-    let last = { ok: false, text: '' };
-    await until('committed offsets = end offsets', 30_000, async () => (last = await committedEqualsEnd(group, topic)).ok, () => last.text + '\n' + bridge.output());
-  } finally {
-    bridge.proc.kill('SIGTERM');
-    const { code } = await bridge.exited;
-    assert.equal(code, 0, `bridge exit code on SIGTERM\n${bridge.output()}`);
-  }
-  const stored = await readStream(stream, 10_000);
-  checkStream(stored, produced, topic, prefix);
-  assert.equal(await streamCount(stream), 10_000);
-});
+  test('Kafka -> JetStream: 10,000 messages over 4 partitions, once each, ordered, metadata intact, offsets committed', async () => {
+    const topic = uniqueTopic('kb');
+    const group = `${topic}-g`;
+    const stream = `KB_${topic.replace(/[^A-Za-z0-9]/g, '_')}`;
+    const prefix = `kb.${topic}`;
+    await createTopics(admin, [{ topic, partitions: 4 }]);
+    await addStream(stream, [`${prefix}.>`]);
+    const produced = makeMessages(10_000, Date.now() - 3_600_000);
+    await produce(topic, produced);
 
-test('Kafka -> JetStream under kill -9 of the bridge (3 times while messages flow): each message exactly once, offsets reach the end', async (t) => {
-  const topic = uniqueTopic('kbchaos');
-  const group = `${topic}-g`;
-  const stream = `KBC_${topic.replace(/[^A-Za-z0-9]/g, '_')}`;
-  const prefix = `kbc.${topic}`;
-  await createTopics(admin, [{ topic, partitions: 4 }]);
-  await addStream(stream, [`${prefix}.>`]);
-  const produced = makeMessages(10_000, Date.now() - 3_600_000);
-  const config = writeConfig('kbc', topic, group, stream, prefix);
-
-  // Four phases of 2,500 messages (10 chunks of 250, 150 ms apart); the bridge is killed
-  // during each of the first three, once it made a random amount of progress in it.
-  const phase = (k: number): Promise<void> => produce(topic, produced.slice(k * 2500, (k + 1) * 2500), 250, 150);
-  let bridge = startBridge(config);
-  let producing: Promise<void> = Promise.resolve();
-  try {
-    for (let kill = 1; kill <= 3; kill++) {
-      const before = await streamCount(stream);
-      producing = phase(kill - 1);
-      const step = 200 + Math.floor(Math.random() * 1800);
-      await until(`progress before kill ${kill}`, 60_000, async () => (await streamCount(stream)) >= before + step, bridge.output);
-      bridge.proc.kill('SIGKILL');
-      const { signal } = await bridge.exited;
-      assert.equal(signal, 'SIGKILL');
-      const at = await streamCount(stream);
-      t.diagnostic(`kill ${kill} with ${at} messages in the stream`);
-      await producing;
-      bridge = startBridge(config);
+    const bridge = startBridge(writeConfig('kb', topic, group, stream, prefix));
+    try {
+      await until('10,000 messages in the stream', 90_000, async () => (await streamCount(stream)) >= 10_000, bridge.output);
+      let last = { ok: false, text: '' };
+      await until('committed offsets = end offsets', 30_000, async () => (last = await committedEqualsEnd(group, topic)).ok, () => last.text + '\n' + bridge.output());
+    } finally {
+      bridge.proc.kill('SIGTERM');
+      const { code } = await bridge.exited;
+      assert.equal(code, 0, `bridge exit code on SIGTERM\n${bridge.output()}`);
     }
-    producing = phase(3);
-    await producing;
-    await until('10,000 messages in the stream', 120_000, async () => (await streamCount(stream)) >= 10_000, bridge.output);
-    let last = { ok: false, text: '' };
-    await until('committed offsets = end offsets', 60_000, async () => (last = await committedEqualsEnd(group, topic)).ok, () => last.text + '\n' + bridge.output());
-  } finally {
-    bridge.proc.kill('SIGTERM');
-    await bridge.exited;
-    await producing.catch(() => undefined);
-  }
-  const stored = await readStream(stream, 10_000);
-  checkStream(stored, produced, topic, prefix);
-  // Nothing beyond the 10,000 arrived later (duplicates would have been dropped, not stored).
-  assert.equal(await streamCount(stream), 10_000);
+    const stored = await readStream(stream, 10_000);
+    checkStream(stored, produced, topic, prefix);
+    assert.equal(await streamCount(stream), 10_000);
+  });
+
+  test('Kafka -> JetStream under kill -9 of the bridge (3 times while messages flow): each message exactly once, offsets reach the end', async (t) => {
+    const topic = uniqueTopic('kbchaos');
+    const group = `${topic}-g`;
+    const stream = `KBC_${topic.replace(/[^A-Za-z0-9]/g, '_')}`;
+    const prefix = `kbc.${topic}`;
+    await createTopics(admin, [{ topic, partitions: 4 }]);
+    await addStream(stream, [`${prefix}.>`]);
+    const produced = makeMessages(10_000, Date.now() - 3_600_000);
+    const config = writeConfig('kbc', topic, group, stream, prefix);
+
+    // Four phases of 2,500 messages (10 chunks of 250, 150 ms apart); the bridge is killed
+    // during each of the first three, once it made a random amount of progress in it.
+    const phase = (k: number): Promise<void> => produce(topic, produced.slice(k * 2500, (k + 1) * 2500), 250, 150);
+    let bridge = startBridge(config);
+    let producing: Promise<void> = Promise.resolve();
+    try {
+      for (let kill = 1; kill <= 3; kill++) {
+        const before = await streamCount(stream);
+        producing = phase(kill - 1);
+        const step = 200 + Math.floor(Math.random() * 1800);
+        await until(`progress before kill ${kill}`, 60_000, async () => (await streamCount(stream)) >= before + step, bridge.output);
+        bridge.proc.kill('SIGKILL');
+        const { signal } = await bridge.exited;
+        assert.equal(signal, 'SIGKILL');
+        const at = await streamCount(stream);
+        t.diagnostic(`kill ${kill} with ${at} messages in the stream`);
+        await producing;
+        bridge = startBridge(config);
+      }
+      producing = phase(3);
+      await producing;
+      await until('10,000 messages in the stream', 120_000, async () => (await streamCount(stream)) >= 10_000, bridge.output);
+      let last = { ok: false, text: '' };
+      await until('committed offsets = end offsets', 60_000, async () => (last = await committedEqualsEnd(group, topic)).ok, () => last.text + '\n' + bridge.output());
+    } finally {
+      bridge.proc.kill('SIGTERM');
+      await bridge.exited;
+      await producing.catch(() => undefined);
+    }
+    const stored = await readStream(stream, 10_000);
+    checkStream(stored, produced, topic, prefix);
+    // Nothing beyond the 10,000 arrived later (duplicates would have been dropped, not stored).
+    assert.equal(await streamCount(stream), 10_000);
+  });
 });
