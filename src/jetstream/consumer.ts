@@ -9,9 +9,9 @@
 //  - the ack floor is everything below the oldest pending message. While
 //    `pendingAscending` holds, `pending`'s first key is that message (new
 //    deliveries come in stream order), so the floor moves in O(1) per ack.
-// Pull consumers serve a queue of waiting requests (CONSUMER.MSG.NEXT) and
-// answer them with nats-server's status messages; push consumers publish to
-// deliver_subject with idle heartbeats and flow control.
+// Pull consumers serve a queue of waiting requests (CONSUMER.MSG.NEXT, kept
+// and answered with nats-server's status messages in pull-requests.ts); push
+// consumers publish to deliver_subject with idle heartbeats and flow control.
 import type { ConsumerConfig, ConsumerInfo, SequenceInfo } from './api-types.js';
 import { consumerFilters } from './consumer-config.js';
 import {
@@ -20,8 +20,6 @@ import {
   NATS_CONSUMER_STALLED,
   NATS_LAST_CONSUMER,
   NATS_LAST_STREAM,
-  NATS_PENDING_BYTES,
-  NATS_PENDING_MESSAGES,
 } from '../protocol/headers.js';
 import { EMPTY, type JsTransport } from './transport.js';
 import type { Stream } from './stream.js';
@@ -29,6 +27,7 @@ import type { StoredMessage } from './store/store.js';
 import { nowNs, nsToRfc3339 } from './store/time.js';
 import { ackStreamSeq, ackSubjectPrefix } from './ack-subject.js';
 import { subjectMatchesFilter } from '../server/subject.js';
+import { PullRequests, type StatusHeaders, type WaitingRequest } from './pull-requests.js';
 
 const NS_PER_MS = 1_000_000;
 /** Push flow control: pending-bytes window, as nats-server (32 MiB limit, starting at 1/16). */
@@ -42,19 +41,6 @@ interface PendingEntry {
   ts: bigint;
   /** ms epoch when to redeliver; Infinity while queued in rdq. */
   deadline: number;
-}
-
-interface WaitingRequest {
-  reply: string;
-  n: number;
-  /** Remaining max_bytes budget; 0 = no limit. */
-  b: number;
-  noWait: boolean;
-  delivered: number;
-  expiresAt: number;
-  expiryTimer?: NodeJS.Timeout;
-  hbTimer?: NodeJS.Timeout;
-  lastActivity: number;
 }
 
 export interface ConsumerPersistedState {
@@ -95,7 +81,8 @@ export class Consumer {
   private rdq: number[] = [];
   /** last_per_subject: starting sequences still to deliver. */
   private lps: number[] = [];
-  private readonly waiting: WaitingRequest[] = [];
+  /** Pull requests waiting for messages (pull consumers only). */
+  private readonly pulls: PullRequests;
   private readonly filters: string[];
   private subs: unknown[] = [];
   private redeliveryTimer?: NodeJS.Timeout;
@@ -133,6 +120,12 @@ export class Consumer {
   ) {
     this.filters = consumerFilters(config);
     this.ackPrefix = Buffer.from(ackSubjectPrefix(stream.name, name), 'utf8');
+    this.pulls = new PullRequests({
+      sendStatus: (subject, code, desc, headers) => this.sendStatus(subject, code, desc, headers),
+      sendHeartbeat: (subject) => this.sendHeartbeat(subject),
+      hasInterest: (subject) => this.hasInterest(subject),
+      available: () => this.numPending() + this.rdq.length,
+    });
   }
 
   get isPush(): boolean {
@@ -303,7 +296,7 @@ export class Consumer {
           /* keep going */
         }
       } while (this.again);
-      if (!this.isPush) this.finishNoWait();
+      if (!this.isPush) this.pulls.finishNoWait();
     } finally {
       this.delivering = false;
     }
@@ -313,7 +306,7 @@ export class Consumer {
     if (this.isPush) {
       if (this.fcid !== '' && this.pbytes > this.maxpb) return false;
       if (!this.hasInterest(this.config.deliver_subject!)) return false;
-    } else if (this.waiting.length === 0) {
+    } else if (this.pulls.size === 0) {
       return false;
     }
     const next = this.peek();
@@ -325,7 +318,7 @@ export class Consumer {
     if (this.isPush) {
       target = this.config.deliver_subject!;
     } else {
-      req = this.nextWaiting(size);
+      req = this.pulls.next(size);
       if (!req) return false;
       target = req.reply;
     }
@@ -349,11 +342,7 @@ export class Consumer {
     const hdr = this.config.headers_only ? this.headersOnly(msg) : msg.hdr;
     const data = this.config.headers_only ? EMPTY : msg.data;
     this.host.transport.deliver(target, msg.subject, replyTail, hdr, data, this.ackPrefix);
-    if (req) {
-      req.delivered++;
-      req.lastActivity = Date.now();
-      if (req.n <= 0) this.removeWaiting(req);
-    }
+    if (req) this.pulls.delivered(req);
     if (this.isPush && this.config.flow_control) {
       this.pbytes += size;
       if (this.fcid === '' && this.pbytes > this.maxpb / 2) this.sendFlowControl();
@@ -427,150 +416,18 @@ export class Consumer {
   /** CONSUMER.MSG.NEXT (also +NXT acks). */
   processPullRequest(reply: string, body: Buffer): void {
     if (!reply || this.stopped) return;
-    const sendErr = (code: number, desc: string): void => this.sendStatus(reply, code, desc);
-    if (this.isPush) return sendErr(409, 'Consumer is push based');
-    let batch = 1;
-    let expiresNs = 0;
-    let noWait = false;
-    let maxBytes = 0;
-    let hbNs = 0;
-    const text = body.toString('utf8').trim();
-    if (text.startsWith('{')) {
-      let r: Record<string, unknown>;
-      try {
-        r = JSON.parse(text) as Record<string, unknown>;
-      } catch (err) {
-        return sendErr(400, `Bad Request - ${(err as Error).message}`);
-      }
-      const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0);
-      batch = int(r.batch);
-      expiresNs = int(r.expires);
-      noWait = r.no_wait === true;
-      maxBytes = int(r.max_bytes);
-      hbNs = int(r.idle_heartbeat);
-      if (hbNs > 0 && hbNs * 2 > expiresNs) return sendErr(400, 'Bad Request - heartbeat value too large');
-    } else if (text !== '') {
-      const n = Number(text);
-      if (Number.isInteger(n)) batch = n;
-    }
-    const cfg = this.config;
-    if (cfg.max_batch && batch > cfg.max_batch) return sendErr(409, `Exceeded MaxRequestBatch of ${cfg.max_batch}`);
-    if (expiresNs > 0 && cfg.max_expires && expiresNs > cfg.max_expires) {
-      return sendErr(409, `Exceeded MaxRequestExpires of ${goDuration(cfg.max_expires)}`);
-    }
-    if (maxBytes > 0 && cfg.max_bytes && maxBytes > cfg.max_bytes) return sendErr(409, `Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`);
-    if (batch <= 0) batch = 1;
-    this.expireWaiting();
-    if (noWait) {
-      const available = this.numPending() + this.rdq.length;
-      if (available === 0 && expiresNs === 0) return sendErr(404, 'No Messages');
-      if (available > 0) {
-        const batchPending = this.waiting.reduce((a, w) => a + w.n, 0);
-        if (available < batchPending) return sendErr(408, 'Requests Pending');
-      }
-    }
-    if (this.waiting.length >= (cfg.max_waiting ?? 512) && hbNs === 0) return sendErr(409, 'Exceeded MaxWaiting');
-    const wr: WaitingRequest = {
-      reply,
-      n: batch,
-      b: maxBytes,
-      noWait,
-      delivered: 0,
-      expiresAt: expiresNs > 0 ? Date.now() + expiresNs / NS_PER_MS : 0,
-      lastActivity: Date.now(),
-    };
-    if (wr.expiresAt > 0) {
-      wr.expiryTimer = setTimeout(() => this.expireRequest(wr), Math.max(0, wr.expiresAt - Date.now()));
-      wr.expiryTimer.unref();
-    }
-    if (hbNs > 0) {
-      const every = Math.max(1, Math.floor(hbNs / NS_PER_MS));
-      wr.hbTimer = setInterval(() => {
-        if (Date.now() - wr.lastActivity >= every - 5) this.sendHeartbeat(wr.reply);
-      }, every);
-      wr.hbTimer.unref();
-    }
-    this.waiting.push(wr);
+    if (this.isPush) return this.sendStatus(reply, 409, 'Consumer is push based');
+    if (!this.pulls.add(reply, body, this.config)) return;
     this.lastActive = nowNs();
     this.deliverMore();
   }
 
-  /** Picks the request for a message of `size` bytes (nats-server's nextWaiting). */
-  private nextWaiting(size: number): WaitingRequest | undefined {
-    while (this.waiting.length > 0) {
-      const wr = this.waiting[0]!;
-      if (wr.b > 0) {
-        if (size <= wr.b) {
-          wr.b -= size;
-          if (wr.b === 0) wr.n = 1;
-        } else {
-          this.sendStatus(wr.reply, 409, 'Message Size Exceeds MaxBytes', [[NATS_PENDING_MESSAGES, wr.n], [NATS_PENDING_BYTES, wr.b]]);
-          this.removeWaiting(wr);
-          continue;
-        }
-      }
-      if ((wr.expiresAt === 0 || Date.now() < wr.expiresAt) && this.hasInterest(wr.reply)) {
-        wr.n--;
-        // Round-robin between requests, as nats-server pops and re-adds.
-        this.waiting.shift();
-        if (wr.n > 0) this.waiting.push(wr);
-        else this.clearRequestTimers(wr);
-        return wr;
-      }
-      if (wr.expiresAt !== 0 && Date.now() >= wr.expiresAt) {
-        this.expireRequest(wr);
-        continue;
-      }
-      // The requester went away.
-      this.removeWaiting(wr);
-    }
-    return undefined;
-  }
-
-  /** no_wait requests that got some messages end at the end of the stream with 408; empty ones with 404. */
-  private finishNoWait(): void {
-    for (const wr of [...this.waiting]) {
-      if (!wr.noWait) continue;
-      if (wr.delivered > 0) {
-        this.sendStatus(wr.reply, 408, 'Request Timeout', [[NATS_PENDING_MESSAGES, wr.n], [NATS_PENDING_BYTES, wr.b]]);
-        this.removeWaiting(wr);
-      } else if (wr.expiresAt === 0) {
-        this.sendStatus(wr.reply, 404, 'No Messages');
-        this.removeWaiting(wr);
-      }
-    }
-  }
-
-  private expireWaiting(): void {
-    const now = Date.now();
-    for (const wr of [...this.waiting]) if (wr.expiresAt !== 0 && now >= wr.expiresAt) this.expireRequest(wr);
-  }
-
-  private expireRequest(wr: WaitingRequest): void {
-    if (!this.waiting.includes(wr)) return;
-    this.sendStatus(wr.reply, 408, 'Request Timeout', [[NATS_PENDING_MESSAGES, wr.n], [NATS_PENDING_BYTES, wr.b]]);
-    this.removeWaiting(wr);
-  }
-
-  private removeWaiting(wr: WaitingRequest): void {
-    const i = this.waiting.indexOf(wr);
-    if (i >= 0) this.waiting.splice(i, 1);
-    this.clearRequestTimers(wr);
-  }
-
-  private clearRequestTimers(wr: WaitingRequest): void {
-    if (wr.expiryTimer) clearTimeout(wr.expiryTimer);
-    if (wr.hbTimer) clearInterval(wr.hbTimer);
-    wr.expiryTimer = undefined;
-    wr.hbTimer = undefined;
-  }
-
-  private sendStatus(subject: string, code: number, desc: string, headers: Array<[string, string | number]> = []): void {
+  private sendStatus(subject: string, code: number, desc: string, headers: StatusHeaders = []): void {
     this.host.transport.publish(subject, '', statusHeader(code, desc, headers), EMPTY);
   }
 
   private sendHeartbeat(subject: string): void {
-    const headers: Array<[string, string | number]> = [[NATS_LAST_CONSUMER, this.dseq - 1], [NATS_LAST_STREAM, this.sseq - 1]];
+    const headers: StatusHeaders = [[NATS_LAST_CONSUMER, this.dseq - 1], [NATS_LAST_STREAM, this.sseq - 1]];
     if (this.fcid !== '') headers.push([NATS_CONSUMER_STALLED, this.fcid]);
     this.sendStatus(subject, 100, 'Idle Heartbeat', headers);
   }
@@ -854,7 +711,7 @@ export class Consumer {
   private checkInactive(thresholdMs: number): void {
     if (this.stopped) return;
     const idleMs = Number((nowNs() - this.lastActive) / 1_000_000n);
-    const active = this.isPush ? this.hasInterest(this.config.deliver_subject!) : this.waiting.length > 0;
+    const active = this.isPush ? this.hasInterest(this.config.deliver_subject!) : this.pulls.size > 0;
     if (active) {
       this.lastActive = nowNs();
       return;
@@ -885,7 +742,7 @@ export class Consumer {
       ack_floor: seqInfo(this.ackFloor.cseq, this.ackFloor.sseq, this.ackFloor.cseq > 0 ? this.ackFloorActive : 0n),
       num_ack_pending: this.pending.size,
       num_redelivered: redelivered,
-      num_waiting: this.waiting.length,
+      num_waiting: this.pulls.size,
       num_pending: this.numPending(),
     };
     if (this.isPush) out.push_bound = this.hasInterest(this.config.deliver_subject!) && this.host.transport.hasInterest !== undefined ? true : undefined;
@@ -898,7 +755,7 @@ export class Consumer {
     if (this.hbTimer) clearInterval(this.hbTimer);
     if (this.interestPoll) clearInterval(this.interestPoll);
     if (this.inactiveTimer) clearInterval(this.inactiveTimer);
-    for (const wr of this.waiting) this.clearRequestTimers(wr);
+    this.pulls.stopTimers();
   }
 
   /** Stops delivery and persists the final state (server shutdown). */
@@ -916,9 +773,8 @@ export class Consumer {
 
   /** Consumer deleted: waiting pull requests learn it with 409 Consumer Deleted. */
   async delete(notify = true): Promise<void> {
-    if (notify) for (const wr of this.waiting) this.sendStatus(wr.reply, 409, 'Consumer Deleted');
+    this.pulls.deleteAll(notify);
     this.stopTimers();
-    this.waiting.length = 0;
     this.stopped = true;
     for (const s of this.subs) this.host.transport.unsubscribe(s);
     this.subs = [];
@@ -936,13 +792,6 @@ export class Consumer {
       ackFloor: i.ack_floor.stream_seq,
     };
   }
-}
-
-/** Go's time.Duration String() for the few values the status texts print. */
-function goDuration(ns: number): string {
-  if (ns % 1_000_000_000 === 0) return `${ns / 1_000_000_000}s`;
-  if (ns % 1_000_000 === 0) return `${ns / 1_000_000}ms`;
-  return `${ns}ns`;
 }
 
 /** Parses a Go duration such as "5s", "250ms", "1m30s" into ms; 0 when malformed. */
