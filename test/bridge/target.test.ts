@@ -1,20 +1,22 @@
 // The bridge's pipelined JetStream publisher (NatsTarget) and its two hot-path helpers: the
-// PubAck byte scanner and the header encoder. Real nats-server (service on 4222 with
-// JetStream, or a spawned one for restarts); out-of-order and missing PubAcks come from a
+// PubAck byte scanner and the header encoder. Real servers of each kind (the nats-server
+// service on 4222 with JetStream or a spawned one for restarts, a spawned Tern); out-of-order and missing PubAcks come from a
 // plain subscriber answering the publishes, which is the only way to make them happen at will.
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { startNatsServer } from '../helpers/servers.js';
+import { startServer } from '../helpers/servers.js';
 import { NatsTarget, type PubAckInfo, type PublishError } from '../../src/bridge/target.js';
 import { encodeHeaders, HeaderNameError } from '../../src/bridge/nats-headers.js';
 import { parsePubAck } from '../../src/bridge/puback.js';
 import type { HeaderEntry } from '../../src/bridge/connector.js';
-import { createStream, deleteStream, natsConnect, tmpDir, uid, waitFor, NATS_URL } from './helpers.js';
+import {
+  createStream, deleteStream, natsConnect, serverKinds, startTarget, tmpDir, uid, waitFor, type BridgeTarget,
+} from './helpers.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function target(url = NATS_URL, publishTimeoutMs = 2000): NatsTarget {
+function target(url: string, publishTimeoutMs = 2000): NatsTarget {
   return new NatsTarget({ servers: [url], user: null, pass: null, token: null, name: 'target-test', publishTimeoutMs });
 }
 
@@ -77,107 +79,117 @@ test('encodeHeaders: the same wire bytes as MsgHdrs, Nats-Msg-Id replaced, CR/LF
   assert.throws(() => encodeHeaders([['a:b', 'v']], undefined), /invalid character/);
 });
 
-test('JetStream stream: every PubAck matched to its publish (seq), duplicates flagged, a size rejection and a subject without stream reported', { timeout: 60_000 }, async () => {
-  const nc = await natsConnect();
-  const stream = uid('TARGET');
-  const subj = uid('target');
-  await createStream(nc, stream, [`${subj}.>`], { maxMsgSize: 1024 });
-  const t = target();
-  await t.connect();
-  try {
-    const n = 3000;
-    const items = Array.from({ length: n }, (_, i) => ({ subject: `${subj}.m`, body: bytes(`body-${i}`), msgId: `id-${i}`, headers: [['Amqp-Message-Id', `id-${i}`]] as HeaderEntry[] }));
-    const first = await publishAll(t, items);
-    first.forEach((o, i) => {
-      assert.equal(o.err, null, `publish ${i}: ${o.err?.message}`);
-      assert.deepEqual(o.ack, { ok: true, stream, seq: i + 1, duplicate: false });
-    });
-    const again = await publishAll(t, items.slice(0, 10));
-    again.forEach((o, i) => assert.deepEqual(o.ack, { ok: true, stream, seq: i + 1, duplicate: true }, 'the duplicate window drops the copy and names the original seq'));
-
-    const [big] = await publishAll(t, [{ subject: `${subj}.big`, body: new Uint8Array(4096), msgId: 'big' }]);
-    assert.equal(big!.err?.kind, 'rejected');
-    assert.equal(big!.err?.code, 10054);
-    assert.match(big!.err!.message, /JetStream rejected the message: .*size/);
-
-    const [lost] = await publishAll(t, [{ subject: uid('nostream'), body: bytes('x') }]);
-    assert.equal(lost!.err?.kind, 'transient');
-    assert.equal(lost!.err?.code, 503);
-    assert.equal(t.inflight, 0);
-  } finally {
-    await t.close();
-    await deleteStream(nc, stream);
-    await nc.close();
-  }
-});
-
-test('PubAcks answered in reverse order are matched by reply token; an unanswered publish times out as transient', { timeout: 30_000 }, async () => {
-  const nc = await natsConnect();
-  const subj = uid('ooo');
-  const held: Array<{ reply: string; i: number }> = [];
-  const n = 500;
-  // A stand-in for a stream that answers late and backwards: seq = the index in the body.
-  nc.subscribe(`${subj}.acked`, {
-    callback: (_e, m) => {
-      held.push({ reply: m.reply!, i: Number(new TextDecoder().decode(m.data)) });
-      if (held.length === n) for (const h of held.reverse()) nc.publish(h.reply, bytes(`{"stream":"FAKE","seq":${h.i + 1}${h.i % 7 === 0 ? ',"duplicate":true' : ''}}`));
-    },
+for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
+  let server: BridgeTarget;
+  before(async () => {
+    server = await startTarget(kind);
   });
-  nc.subscribe(`${subj}.silent`, { callback: () => undefined }); // interest, but never an answer
-  await nc.flush();
-  const t = target(NATS_URL, 300);
-  await t.connect();
-  try {
-    const outcomes = await publishAll(t, Array.from({ length: n }, (_, i) => ({ subject: `${subj}.acked`, body: bytes(String(i)), msgId: `o-${i}` })));
-    outcomes.forEach((o, i) => {
-      assert.equal(o.err, null);
-      assert.deepEqual(o.ack, { ok: true, stream: 'FAKE', seq: i + 1, duplicate: i % 7 === 0 });
-    });
-    const started = Date.now();
-    const [silent] = await publishAll(t, [{ subject: `${subj}.silent`, body: bytes('x'), msgId: 's' }]);
-    assert.equal(silent!.err?.kind, 'transient');
-    assert.match(silent!.err!.message, /no PubAck within 300 ms/);
-    assert.ok(Date.now() - started >= 290, 'not before the timeout');
-    assert.equal(t.inflight, 0);
-  } finally {
-    await t.close();
-    await nc.close();
-  }
-});
+  after(async () => {
+    await server?.stop();
+  });
 
-test('target restart: outstanding publishes fail as transient, status goes down and up, publishing resumes on the same connection', { timeout: 60_000 }, async () => {
-  const store = tmpDir('tern-target-js-');
-  let server = await startNatsServer({ args: ['-js', '-sd', store] });
-  const port = server.port;
-  const admin = await natsConnect(server.url);
-  const stream = uid('RESTART');
-  await createStream(admin, stream, ['restart.>']);
-  await admin.close();
-  const t = target(server.url, 500);
-  const status: boolean[] = [];
-  t.onStatus((up) => status.push(up));
-  await t.connect();
-  try {
-    const [ok] = await publishAll(t, [{ subject: 'restart.a', body: bytes('1'), msgId: 'r-1' }]);
-    assert.deepEqual(ok!.ack, { ok: true, stream, seq: 1, duplicate: false });
-    await server.kill();
-    await waitFor('target down', () => status.includes(false), 10_000, 20);
-    assert.equal(t.connected, false);
-    const down = await publishAll(t, [{ subject: 'restart.a', body: bytes('2'), msgId: 'r-2' }]);
-    assert.equal(down[0]!.err?.kind, 'transient');
-    server = await startNatsServer({ args: ['-js', '-sd', store, '-p', String(port)] });
-    await waitFor('target up', () => status.at(-1) === true, 20_000, 50);
-    // The retry carries the same Nats-Msg-Id: a copy buffered during the outage and flushed on
-    // reconnect is dropped by the duplicate window.
-    let after: Outcome[] = [];
-    await waitFor('publish after restart', async () => {
-      after = await publishAll(t, [{ subject: 'restart.a', body: bytes('2'), msgId: 'r-2' }]);
-      return after[0]!.err === null;
-    }, 20_000, 200);
-    assert.equal(after[0]!.ack?.stream, stream);
-    assert.equal(after[0]!.ack?.seq, 2);
-  } finally {
-    await t.close();
-    await server.stop();
-  }
+  test('JetStream stream: every PubAck matched to its publish (seq), duplicates flagged, a size rejection and a subject without stream reported', { timeout: 60_000 }, async () => {
+    const nc = await natsConnect(server.url);
+    const stream = uid('TARGET');
+    const subj = uid('target');
+    await createStream(nc, stream, [`${subj}.>`], { maxMsgSize: 1024 });
+    const t = target(server.url);
+    await t.connect();
+    try {
+      const n = 3000;
+      const items = Array.from({ length: n }, (_, i) => ({ subject: `${subj}.m`, body: bytes(`body-${i}`), msgId: `id-${i}`, headers: [['Amqp-Message-Id', `id-${i}`]] as HeaderEntry[] }));
+      const first = await publishAll(t, items);
+      first.forEach((o, i) => {
+        assert.equal(o.err, null, `publish ${i}: ${o.err?.message}`);
+        assert.deepEqual(o.ack, { ok: true, stream, seq: i + 1, duplicate: false });
+      });
+      const again = await publishAll(t, items.slice(0, 10));
+      again.forEach((o, i) => assert.deepEqual(o.ack, { ok: true, stream, seq: i + 1, duplicate: true }, 'the duplicate window drops the copy and names the original seq'));
+
+      const [big] = await publishAll(t, [{ subject: `${subj}.big`, body: new Uint8Array(4096), msgId: 'big' }]);
+      assert.equal(big!.err?.kind, 'rejected');
+      assert.equal(big!.err?.code, 10054);
+      assert.match(big!.err!.message, /JetStream rejected the message: .*size/);
+
+      const [lost] = await publishAll(t, [{ subject: uid('nostream'), body: bytes('x') }]);
+      assert.equal(lost!.err?.kind, 'transient');
+      assert.equal(lost!.err?.code, 503);
+      assert.equal(t.inflight, 0);
+    } finally {
+      await t.close();
+      await deleteStream(nc, stream);
+      await nc.close();
+    }
+  });
+
+  test('PubAcks answered in reverse order are matched by reply token; an unanswered publish times out as transient', { timeout: 30_000 }, async () => {
+    const nc = await natsConnect(server.url);
+    const subj = uid('ooo');
+    const held: Array<{ reply: string; i: number }> = [];
+    const n = 500;
+    // A stand-in for a stream that answers late and backwards: seq = the index in the body.
+    nc.subscribe(`${subj}.acked`, {
+      callback: (_e, m) => {
+        held.push({ reply: m.reply!, i: Number(new TextDecoder().decode(m.data)) });
+        if (held.length === n) for (const h of held.reverse()) nc.publish(h.reply, bytes(`{"stream":"FAKE","seq":${h.i + 1}${h.i % 7 === 0 ? ',"duplicate":true' : ''}}`));
+      },
+    });
+    nc.subscribe(`${subj}.silent`, { callback: () => undefined }); // interest, but never an answer
+    await nc.flush();
+    const t = target(server.url, 300);
+    await t.connect();
+    try {
+      const outcomes = await publishAll(t, Array.from({ length: n }, (_, i) => ({ subject: `${subj}.acked`, body: bytes(String(i)), msgId: `o-${i}` })));
+      outcomes.forEach((o, i) => {
+        assert.equal(o.err, null);
+        assert.deepEqual(o.ack, { ok: true, stream: 'FAKE', seq: i + 1, duplicate: i % 7 === 0 });
+      });
+      const started = Date.now();
+      const [silent] = await publishAll(t, [{ subject: `${subj}.silent`, body: bytes('x'), msgId: 's' }]);
+      assert.equal(silent!.err?.kind, 'transient');
+      assert.match(silent!.err!.message, /no PubAck within 300 ms/);
+      assert.ok(Date.now() - started >= 290, 'not before the timeout');
+      assert.equal(t.inflight, 0);
+    } finally {
+      await t.close();
+      await nc.close();
+    }
+  });
+
+  test('target restart: outstanding publishes fail as transient, status goes down and up, publishing resumes on the same connection', { timeout: 60_000 }, async () => {
+    const store = tmpDir('tern-target-js-');
+    let restarted = await startServer(kind, { args: ['-js', '-sd', store] });
+    const port = restarted.port;
+    const admin = await natsConnect(restarted.url);
+    const stream = uid('RESTART');
+    await createStream(admin, stream, ['restart.>']);
+    await admin.close();
+    const t = target(restarted.url, 500);
+    const status: boolean[] = [];
+    t.onStatus((up) => status.push(up));
+    await t.connect();
+    try {
+      const [ok] = await publishAll(t, [{ subject: 'restart.a', body: bytes('1'), msgId: 'r-1' }]);
+      assert.deepEqual(ok!.ack, { ok: true, stream, seq: 1, duplicate: false });
+      await restarted.kill();
+      await waitFor('target down', () => status.includes(false), 10_000, 20);
+      assert.equal(t.connected, false);
+      const down = await publishAll(t, [{ subject: 'restart.a', body: bytes('2'), msgId: 'r-2' }]);
+      assert.equal(down[0]!.err?.kind, 'transient');
+      restarted = await startServer(kind, { args: ['-js', '-sd', store, '-p', String(port)] });
+      await waitFor('target up', () => status.at(-1) === true, 20_000, 50);
+      // The retry carries the same Nats-Msg-Id: a copy buffered during the outage and flushed on
+      // reconnect is dropped by the duplicate window.
+      let after: Outcome[] = [];
+      await waitFor('publish after restart', async () => {
+        after = await publishAll(t, [{ subject: 'restart.a', body: bytes('2'), msgId: 'r-2' }]);
+        return after[0]!.err === null;
+      }, 20_000, 200);
+      assert.equal(after[0]!.ack?.stream, stream);
+      assert.equal(after[0]!.ack?.seq, 2);
+    } finally {
+      await t.close();
+      await restarted.stop();
+    }
+  });
 });
