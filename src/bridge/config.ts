@@ -40,6 +40,7 @@ const schema = {
     token: { doc: 'target token', format: String, default: null as string | null, nullable: true, sensitive: true, env: 'TERN_BRIDGE_TARGET_TOKEN' },
     name: { doc: 'client connection name', format: String, default: 'tern-bridge' },
     publishTimeoutMs: { doc: 'fail a publish without PubAck after this long', format: posInt, default: 5000, env: 'TERN_BRIDGE_PUBLISH_TIMEOUT_MS' },
+    noRandomize: { doc: 'connect to servers in the listed order (e.g. the local node first) instead of a random one', format: Boolean, default: false },
   },
   connections: {
     doc: 'source connections by name: { <name>: { kind: rabbitmq|kafka, ...connector fields } }; the default "rabbit" (local RabbitMQ) serves the example mappings/',
@@ -80,7 +81,7 @@ const schema = {
 };
 
 export interface BridgeConfig {
-  target: { servers: string[]; user: string | null; pass: string | null; token: string | null; name: string; publishTimeoutMs: number };
+  target: { servers: string[]; user: string | null; pass: string | null; token: string | null; name: string; publishTimeoutMs: number; noRandomize: boolean };
   connections: Record<string, unknown>;
   mappings: string;
   window: number;

@@ -17,6 +17,8 @@ export interface TargetConfig {
   readonly name: string;
   /** Fail a publish that has no PubAck after this long. */
   readonly publishTimeoutMs: number;
+  /** Try servers in the listed order instead of shuffling them. */
+  readonly noRandomize?: boolean;
 }
 
 /**
@@ -81,6 +83,7 @@ export class NatsTarget {
         name: c.name,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        noRandomize: c.noRandomize === true,
         ...(c.user !== null ? { user: c.user } : {}),
         ...(c.pass !== null ? { pass: c.pass } : {}),
         ...(c.token !== null ? { token: c.token } : {}),

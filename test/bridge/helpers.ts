@@ -174,7 +174,7 @@ export function writeMappings(yaml: string): string {
 
 export function bridgeConfig(mappingsDir: string, over: Partial<BridgeConfig> = {}, natsUrl = NATS_URL): BridgeConfig {
   return {
-    target: { servers: [natsUrl], user: null, pass: null, token: null, name: 'tern-bridge-test', publishTimeoutMs: 2000 },
+    target: { servers: [natsUrl], user: null, pass: null, token: null, name: 'tern-bridge-test', publishTimeoutMs: 2000, noRandomize: false },
     connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL } },
     mappings: mappingsDir,
     window: 1000,
