@@ -34,6 +34,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 4);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000);
 const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'bridge,shovel').split(',');
+/** Extra x-arguments for the source queues of both systems, e.g. '{"x-queue-version":2}'. */
+const QUEUE_ARGS = JSON.parse(process.env.BENCH_QUEUE_ARGS ?? '{}') as Record<string, unknown>;
 const BRIDGE_MAIN = process.env.BENCH_BRIDGE_MAIN || undefined;
 const BRIDGE_NODE_ARGS = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
@@ -119,7 +121,7 @@ async function benchBridge(size: number): Promise<Result> {
   const queues = Array.from({ length: QUEUES }, (_, i) => `${base}.${i}`);
   const subj = uid('bench');
   await createStream(nc, stream, [`${subj}.>`]);
-  for (const q of queues) await ch.assertQueue(q, { durable: true });
+  for (const q of queues) await ch.assertQueue(q, { durable: true, arguments: QUEUE_ARGS });
   await publishMany(ch, '', N, (i) => ({ routingKey: queues[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
   const mappings = queues.map((q, i) => `  - { name: bench${i}, source: { connection: rabbit, queue: ${q} }, target: { subject: "${subj}.m", stream: ${stream} }, dedup: { missing: none } }`);
   const dir = writeMappings(`mappings:\n${mappings.join('\n')}\n`);
@@ -176,7 +178,7 @@ async function benchShovel(size: number): Promise<Result> {
   const srcs = Array.from({ length: QUEUES }, (_, i) => `${base}.${i}`);
   const dst = uid('bench.shovel.dst');
   const names = srcs.map((_, i) => `${base}-shovel-${i}`);
-  for (const q of srcs) await ch.assertQueue(q, { durable: true });
+  for (const q of srcs) await ch.assertQueue(q, { durable: true, arguments: QUEUE_ARGS });
   await ch.assertQueue(dst, { durable: true });
   await publishMany(ch, '', N, (i) => ({ routingKey: srcs[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
   const meter = cpuMeter({ rabbitmq: RABBIT_PID });
