@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { HeaderEntry, ParkedLocation, SourceConnector, SourceMessage, SourceSink } from './connector.js';
 import type { Logger } from './log.js';
 import type { Mapping } from './mapping.js';
-import type { BridgeMetrics } from './metrics.js';
+import type { BridgeMetrics, LatencySeries } from './metrics.js';
 import { MissingTokenError, renderTemplate } from './template.js';
 import { isReserved, subjectProblem } from './subject.js';
 import { PublishError, type NatsTarget, type PubAckInfo, type PublishWaiter } from './target.js';
@@ -89,6 +89,7 @@ export class MappingRunner implements SourceSink {
   private publishedDelta = 0;
   private inflightDelta = 0;
   private readonly labels: { mapping: string };
+  private readonly latency: LatencySeries;
   private readonly publishedLabels: { mapping: string; guarantee: string };
   /** include ["*"] and no exclude: every carried header passes, no per-name test. */
   private readonly allHeadersPass: boolean;
@@ -106,6 +107,7 @@ export class MappingRunner implements SourceSink {
     private readonly logger: Logger,
   ) {
     this.labels = { mapping: mapping.name };
+    this.latency = engine.metrics.latency.for(this.labels);
     this.publishedLabels = { mapping: mapping.name, guarantee: mapping.stream !== undefined ? 'at-least-once' : 'at-most-once' };
     const h = mapping.headers;
     this.allHeadersPass = h.exclude.length === 0 && h.include.some((r) => r.source === '^.*$');
@@ -308,7 +310,7 @@ export class MappingRunner implements SourceSink {
         this.publishedDelta++;
         if (ack?.duplicate) m.duplicates.inc(this.labels);
       }
-      m.latency.observe(this.labels, (Date.now() - e.msg.receivedAt) / 1000);
+      this.latency.observe((Date.now() - e.msg.receivedAt) / 1000);
       lane.failures = 0;
       this.engine.confirmed();
       if (lane.head < lane.entries.length && lane.entries[lane.head] === e) this.advance(lane);

@@ -15,7 +15,7 @@ export class BridgeMetrics {
   readonly parked: client.Counter<'mapping'>;
   readonly parkFailures: client.Counter<'mapping'>;
   readonly inflight: client.Gauge<'mapping'>;
-  readonly latency: client.Histogram<'mapping'>;
+  readonly latency: LatencyHistogram;
   readonly connectionUp: client.Gauge<'connection'>;
   readonly reconnects: client.Counter<'connection'>;
   readonly queueDepth: client.Gauge<'mapping' | 'queue'>;
@@ -48,13 +48,12 @@ export class BridgeMetrics {
       registers: r,
     });
     this.inflight = new client.Gauge({ name: 'tern_bridge_inflight', help: 'messages received and not yet acked at the source', labelNames: ['mapping'], registers: r });
-    this.latency = new client.Histogram({
-      name: 'tern_bridge_end_to_end_latency_seconds',
-      help: 'from receipt at the bridge to target confirmation',
-      labelNames: ['mapping'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: r,
-    });
+    this.latency = new LatencyHistogram(
+      'tern_bridge_end_to_end_latency_seconds',
+      'from receipt at the bridge to target confirmation',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      r,
+    );
     this.connectionUp = new client.Gauge({ name: 'tern_bridge_connection_up', help: '1 when the connection is up', labelNames: ['connection'], registers: r });
     this.reconnects = new client.Counter({ name: 'tern_bridge_reconnects_total', help: 'reconnect attempts', labelNames: ['connection'], registers: r });
     this.queueDepth = new client.Gauge({
@@ -64,6 +63,86 @@ export class BridgeMetrics {
       registers: r,
     });
     this.kafkaLag = new client.Gauge({ name: 'tern_bridge_kafka_lag', help: 'high watermark minus committed offset', labelNames: ['mapping', 'topic', 'partition'], registers: r });
+  }
+}
+
+/** One label set's observations: bucket counts (not cumulative), sum and count. */
+export class LatencySeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(private readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(seconds: number): void {
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) {
+      if (seconds <= b[i]!) {
+        this.counts[i]!++;
+        break;
+      }
+    }
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+/**
+ * The end-to-end latency histogram with the exposition of prom-client's Histogram (same
+ * name, type, buckets, _sum and _count lines). prom-client's observe() hashes the label
+ * object on every call, once per message on the bridge's hot path; here a runner holds its
+ * series and observe is a bucket scan and three additions.
+ */
+export class LatencyHistogram {
+  /** As prom-client reports it at run time (its MetricType enum exists in the typings only). */
+  readonly type = 'histogram';
+  readonly aggregator: client.Aggregator = 'sum';
+  private readonly series = new Map<string, LatencySeries>();
+  private readonly bounds: readonly number[];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    buckets: readonly number[],
+    registers: readonly client.Registry[],
+  ) {
+    this.bounds = [...buckets];
+    // The Registry needs only name, get() and reset(); its typings list prom-client's classes.
+    for (const r of registers) r.registerMetric(this as unknown as client.Metric);
+  }
+
+  /** The series of one mapping (created on first use, reported after its first observation). */
+  for(labels: { mapping: string }): LatencySeries {
+    let s = this.series.get(labels.mapping);
+    if (!s) this.series.set(labels.mapping, (s = new LatencySeries(this.bounds)));
+    return s;
+  }
+
+  observe(labels: { mapping: string }, seconds: number): void {
+    if (!Number.isFinite(seconds)) throw new TypeError(`Value is not a valid number: ${seconds}`);
+    this.for(labels).observe(seconds);
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: client.Aggregator; values: Array<client.MetricValueWithName<'mapping' | 'le'>> }> {
+    const values: Array<client.MetricValueWithName<'mapping' | 'le'>> = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const [mapping, s] of this.series) {
+      if (s.count === 0) continue; // as prom-client: no lines before the first observation
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += s.counts[i]!;
+        values.push({ value: acc, metricName: bucketName, labels: { le: this.bounds[i]!, mapping } });
+      }
+      values.push({ value: s.count, metricName: bucketName, labels: { le: '+Inf', mapping } });
+      values.push({ value: s.sum, metricName: `${this.name}_sum`, labels: { mapping } });
+      values.push({ value: s.count, metricName: `${this.name}_count`, labels: { mapping } });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 }
 
