@@ -51,8 +51,11 @@ export interface PublishWaiter {
   published(err: PublishError | null, ack: PubAckInfo | null): void;
 }
 
-interface Pending {
-  readonly cb: PublishCallback | PublishWaiter;
+type Pending = PublishCallback | PublishWaiter;
+
+/** Every publish id below `id` was sent before `at` (ms). */
+interface Mark {
+  readonly id: number;
   readonly at: number;
 }
 
@@ -65,7 +68,10 @@ export class NatsTarget {
   private nc!: NatsConnection;
   private inboxPrefix = '';
   private next = 1;
+  // id -> completion only: no record (or clock read) per publish. Ages come from marks the
+  // sweeper takes (ids grow monotonically), so a timeout fires at most one sweep late.
   private readonly pending = new Map<number, Pending>();
+  private marks: Mark[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   private coreBatch: Array<PublishCallback | PublishWaiter> = [];
   private flushScheduled = false;
@@ -94,7 +100,7 @@ export class NatsTarget {
     this.connected = true;
     this.inboxPrefix = createInbox() + '.';
     this.nc.subscribe(this.inboxPrefix + '*', { callback: (_err, msg) => this.onReply(msg) });
-    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, c.publishTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), Math.max(25, Math.min(500, c.publishTimeoutMs / 8)));
     this.sweeper.unref();
     void (async () => {
       for await (const s of this.nc.status()) {
@@ -129,7 +135,7 @@ export class NatsTarget {
   /** Publish to a JetStream subject; cb gets the PubAck. msgId becomes Nats-Msg-Id. */
   publishJs(subject: string, body: Uint8Array, hdrs: readonly HeaderEntry[], msgId: string | undefined, cb: PublishCallback | PublishWaiter): void {
     const id = this.next++;
-    this.pending.set(id, { cb, at: Date.now() });
+    this.pending.set(id, cb);
     try {
       this.nc.publish(subject, body, { reply: this.inboxPrefix + id, headers: toNatsHeaders(hdrs, msgId) });
     } catch (e) {
@@ -177,7 +183,7 @@ export class NatsTarget {
     if (!p) return; // already timed out; the retry carries the same Nats-Msg-Id
     this.pending.delete(id);
     if (msg.headers && msg.headers.code === 503) {
-      complete(p.cb, new PublishError('transient', 'no responders: no JetStream stream answered for this subject', 503), null);
+      complete(p, new PublishError('transient', 'no responders: no JetStream stream answered for this subject', 503), null);
       return;
     }
     const ack = parsePubAck(msg.data);
@@ -185,18 +191,24 @@ export class NatsTarget {
       // 503 inside a JetStream error = JetStream temporarily unavailable (e.g. restarting)
       const kind = ack.code === 503 ? 'transient' : 'rejected';
       const text = ack.unparseable ? ack.description : `JetStream rejected the message: ${ack.description} (code ${ack.errCode ?? ack.code})`;
-      complete(p.cb, new PublishError(kind, text, ack.errCode ?? ack.code), null);
+      complete(p, new PublishError(kind, text, ack.errCode ?? ack.code), null);
       return;
     }
-    complete(p.cb, null, ack);
+    complete(p, null, ack);
   }
 
   private sweep(): void {
-    const limit = Date.now() - this.config.publishTimeoutMs;
+    const now = Date.now();
+    const limit = now - this.config.publishTimeoutMs;
+    // The newest mark taken at or before limit: every id below it is older than the timeout.
+    let cut = -1;
+    while (this.marks.length > 0 && this.marks[0]!.at <= limit) cut = this.marks.shift()!.id;
+    this.marks.push({ id: this.next, at: now });
+    if (cut === -1) return;
     for (const [id, p] of this.pending) {
-      if (p.at > limit) break; // Map keeps insertion order: the rest are younger
+      if (id >= cut) break; // Map keeps insertion order and ids grow: the rest are younger
       this.pending.delete(id);
-      complete(p.cb, new PublishError('transient', `no PubAck within ${this.config.publishTimeoutMs} ms${this.connected ? '' : ' (target disconnected)'}`), null);
+      complete(p, new PublishError('transient', `no PubAck within ${this.config.publishTimeoutMs} ms${this.connected ? '' : ' (target disconnected)'}`), null);
     }
   }
 
@@ -205,7 +217,7 @@ export class NatsTarget {
     clearInterval(this.sweeper);
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      complete(p.cb, new PublishError('transient', 'bridge stopping'), null);
+      complete(p, new PublishError('transient', 'bridge stopping'), null);
     }
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
