@@ -6,18 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, serverKinds, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { errs, RawClient } from './raw.js';
+import { prng } from '../helpers/prng.js';
 
-/** mulberry32: small, seedable, good enough for test input. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   'SUB $S 1\r\n',

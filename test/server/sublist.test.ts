@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EMPTY_RESULT, Sublist, SublistError, type SublistEntry, type SublistMatch } from '../../src/server/sublist.js';
+import { prng as rng } from '../helpers/prng.js';
 
 interface Sub extends SublistEntry {
   readonly id: number;
@@ -345,17 +346,6 @@ test('stats and all()', () => {
 
 // --- randomized comparison against a brute-force matcher ---------------------
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bruteMatch(subject: string[], filter: string[]): boolean {
   for (let i = 0; i < filter.length; i++) {
