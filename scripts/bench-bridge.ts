@@ -86,6 +86,25 @@ async function pollUntil(what: string, cond: () => Promise<boolean>): Promise<vo
   await waitFor(what, () => cond().catch(() => false), 600_000, 20);
 }
 
+/**
+ * Drain timing shared by both systems: the clock (and the CPU meter) starts at the first
+ * message counted on the far side, so process start-up is not measured; ends at N.
+ */
+async function timeDrain(what: string, count: () => Promise<number>, meter: { start(): void; perMessage(n: number): Record<string, number> }): Promise<{ seconds: number; cpu: Record<string, number>; load: string }> {
+  let t0 = 0;
+  let load = '';
+  await pollUntil(what, async () => {
+    const c = await count();
+    if (c > 0 && t0 === 0) {
+      t0 = Date.now();
+      meter.start();
+      load = loadavg();
+    }
+    return c >= N;
+  });
+  return { seconds: (Date.now() - t0) / 1000, cpu: meter.perMessage(N), load };
+}
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -129,20 +148,7 @@ async function benchBridge(size: number): Promise<Result> {
   writeFileSync(cfgFile, `target: { servers: ["${NATS_URL}"] }\nconnections: { rabbit: { kind: rabbitmq, url: "${RABBIT_URL}" } }\nmappings: ${dir}\nwindow: ${WINDOW}\nmetrics: { port: -1 }\nlogLevel: warn\n`);
   const b = spawnBridge(cfgFile, {}, { ...(BRIDGE_MAIN ? { main: BRIDGE_MAIN } : {}), nodeArgs: BRIDGE_NODE_ARGS });
   const meter = cpuMeter({ bridge: b.proc.pid, rabbitmq: RABBIT_PID, 'nats-server': NATS_PID });
-  // Clock starts at the first delivered message, so process start-up is not counted.
-  let t0 = 0;
-  let load = '';
-  await pollUntil('bridge throughput run', async () => {
-    const c = await streamCount(nc, stream);
-    if (c > 0 && t0 === 0) {
-      t0 = Date.now();
-      meter.start();
-      load = loadavg();
-    }
-    return c >= N;
-  });
-  const seconds = (Date.now() - t0) / 1000;
-  const cpu = meter.perMessage(N);
+  const { seconds, cpu, load } = await timeDrain('bridge throughput run', () => streamCount(nc, stream), meter);
   // latency: read the stream as messages land
   const lat: number[] = [];
   const js = jetstream(nc);
@@ -187,19 +193,7 @@ async function benchShovel(size: number): Promise<Result> {
     rabbitmqctl(['set_parameter', 'shovel', names[i]!, JSON.stringify(def)]);
   });
   const probe = await model.createChannel();
-  let t0 = 0;
-  let load = '';
-  await pollUntil('shovel throughput run', async () => {
-    const c = (await probe.checkQueue(dst)).messageCount;
-    if (c > 0 && t0 === 0) {
-      t0 = Date.now();
-      meter.start();
-      load = loadavg();
-    }
-    return c >= N;
-  });
-  const seconds = (Date.now() - t0) / 1000;
-  const cpu = meter.perMessage(N);
+  const { seconds, cpu, load } = await timeDrain('shovel throughput run', async () => (await probe.checkQueue(dst)).messageCount, meter);
   await probe.purgeQueue(dst);
   const lat: number[] = [];
   let done: () => void = () => undefined;
