@@ -3,6 +3,7 @@
 // (rabbit_networking:close_connection, 320 CONNECTION_FORCED), since other engineers share this RabbitMQ), and the
 // target server is stopped and restarted on the same port and store. Each test runs
 // against each target kind (the reference nats-server, Tern).
+// A real RabbitMQ restart (graceful, then kill -9) on a private node: rabbitmq-restart.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
