@@ -11,7 +11,8 @@
 //   latency:    a paced load (RATE msg/s for SECONDS s), each body starts with the publish
 //               time; a reader on the far side (stream ordered consumer / destination queue
 //               consumer) records arrival - publish; p50 / p99 reported.
-// BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults.
+// BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults;
+// BENCH_SYSCALLS=1 also prints read/write syscalls per 1000 messages of each process.
 // For A/B work: BENCH_SYSTEMS=bridge skips Shovel; BENCH_BRIDGE_MAIN runs another build's
 // main.js; BENCH_BRIDGE_NODE_ARGS (space separated, e.g. "--cpu-prof") go to the bridge's node.
 // The bridge runs as its own process (`node dist/src/cli/main.js bridge`), like in production.
@@ -67,13 +68,35 @@ function pidsOf(name: string, argMatch = ''): number[] {
   }
 }
 
-/** CPU meter over named processes: start() then perMessage(n). */
+/** read() + write() syscalls of a process so far (/proc/<pid>/io syscr, syscw). */
+function syscalls(pid: number): [number, number] {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? NaN);
+  return [field('syscr'), field('syscw')];
+}
+
+/**
+ * CPU meter over named processes: start() then perMessage(n). With BENCH_SYSCALLS=1 it also
+ * prints read/write syscalls per 1000 messages per process (batching shows there first).
+ */
 function cpuMeter(procs: Record<string, number | undefined>): { start(): void; perMessage(n: number): Record<string, number> } {
   const t0: Record<string, number> = {};
+  const s0: Record<string, [number, number]> = {};
   const alive = Object.entries(procs).filter((e): e is [string, number] => e[1] !== undefined);
   return {
-    start: () => alive.forEach(([k, p]) => (t0[k] = cpuSeconds(p))),
-    perMessage: (n) => Object.fromEntries(alive.map(([k, p]) => [k, ((cpuSeconds(p) - t0[k]!) / n) * 1e6])),
+    start: () => alive.forEach(([k, p]) => {
+      t0[k] = cpuSeconds(p);
+      s0[k] = syscalls(p);
+    }),
+    perMessage: (n) => {
+      if (process.env.BENCH_SYSCALLS) {
+        for (const [k, p] of alive) {
+          const [r, w] = syscalls(p);
+          console.error(`${k}: ${((r - s0[k]![0]) / n * 1000).toFixed(0)} reads, ${((w - s0[k]![1]) / n * 1000).toFixed(0)} writes per 1000 messages`);
+        }
+      }
+      return Object.fromEntries(alive.map(([k, p]) => [k, ((cpuSeconds(p) - t0[k]!) / n) * 1e6]));
+    },
   };
 }
 
