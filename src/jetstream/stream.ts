@@ -9,6 +9,7 @@
 import type { MsgGetRequest, PurgeRequest, StoredMessageJson, StreamConfig, StreamInfo, StreamState } from './api-types.js';
 import { JsApiError, JsErr } from './errors.js';
 import { EMPTY, type JsTransport } from './transport.js';
+import { writeDecimal } from '../server/internal-client.js';
 import {
   DedupWindow,
   StoreError,
@@ -48,13 +49,23 @@ export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
   };
 }
 
+const EXPECTED_PREFIX = Buffer.from('\r\nNats-Expected-', 'latin1');
+// PubAck bodies are written here and copied by publish before the next one is built.
+let ackScratch = Buffer.allocUnsafe(256);
+
 export class Stream {
   readonly consumers = new Map<string, Consumer>();
   private subs: unknown[] = [];
   private dedup: DedupWindow;
   private lastMsgId = '';
-  /** PubAcks waiting for the store to be durable: [reply, body]. */
-  private ackQueue: Array<[string, Buffer]> = [];
+  /**
+   * PubAcks waiting for the store to be durable, in order: reply subjects, and per reply
+   * either the body or, for the common `{"stream":..., "seq":N}`, just N (the body is
+   * written at flush into one scratch buffer: publish copies it).
+   */
+  private ackReplies: string[] = [];
+  private ackBodies: Array<Buffer | number> = [];
+  private readonly ackPrefix: Buffer;
   private ackFlushScheduled = false;
   private closed = false;
 
@@ -65,6 +76,7 @@ export class Stream {
     readonly store: StreamStore,
   ) {
     this.dedup = new DedupWindow(config.duplicate_window);
+    this.ackPrefix = Buffer.from(`{"stream":${JSON.stringify(config.name)}, "seq":`, 'utf8');
   }
 
   get name(): string {
@@ -146,8 +158,12 @@ export class Stream {
     }
     let msgId: string | undefined;
     if (hdr !== null) {
-      const expStream = findHeader(hdr, NATS_EXPECTED_STREAM);
-      if (expStream !== undefined && expStream !== cfg.name) return fail(JsErr.streamNotMatch());
+      // The Nats-Expected-* headers are rare: one search decides whether to look for them.
+      const expected = hdr.indexOf(EXPECTED_PREFIX) !== -1;
+      if (expected) {
+        const expStream = findHeader(hdr, NATS_EXPECTED_STREAM);
+        if (expStream !== undefined && expStream !== cfg.name) return fail(JsErr.streamNotMatch());
+      }
       msgId = findHeader(hdr, NATS_MSG_ID);
       if (msgId === '') msgId = undefined;
       if (msgId !== undefined) {
@@ -157,20 +173,10 @@ export class Stream {
           return;
         }
       }
-      const expSubjSeq = findHeader(hdr, NATS_EXPECTED_LAST_SUBJECT_SEQ);
-      if (expSubjSeq !== undefined) {
-        const want = Number(expSubjSeq);
-        const last = this.store.loadLastBySubject(subject)?.seq ?? 0;
-        if (!Number.isInteger(want) || want !== last) return fail(JsErr.streamWrongLastSequence(last));
+      if (expected) {
+        const err = this.checkExpectedLast(subject, hdr);
+        if (err) return fail(err);
       }
-      const expLast = findHeader(hdr, NATS_EXPECTED_LAST_SEQ);
-      if (expLast !== undefined) {
-        const want = Number(expLast);
-        const last = this.store.state().last_seq;
-        if (!Number.isInteger(want) || want !== last) return fail(JsErr.streamWrongLastSequence(last));
-      }
-      const expId = findHeader(hdr, NATS_EXPECTED_LAST_MSG_ID);
-      if (expId !== undefined && expId !== this.lastMsgId) return fail(JsErr.streamWrongLastMsgId(this.lastMsgId));
     }
 
     let seq: number;
@@ -190,8 +196,27 @@ export class Stream {
     }
     // Interest retention keeps a message only while some consumer wants it (workqueue keeps it for the future consumer).
     if (cfg.retention === 'interest' && !this.hasInterestIn(subject)) this.store.remove(seq);
-    if (reply && !cfg.no_ack) this.sendAck(reply, Buffer.from(`{"stream":${JSON.stringify(cfg.name)}, "seq":${seq}}`));
+    if (reply && !cfg.no_ack) this.sendAck(reply, seq);
     for (const c of this.consumers.values()) c.signalNewMessage(seq, subject);
+  }
+
+  /** Nats-Expected-Last-Subject-Sequence, -Last-Sequence, -Last-Msg-Id: the first one violated, if any. */
+  private checkExpectedLast(subject: string, hdr: Buffer): JsApiError | undefined {
+    const expSubjSeq = findHeader(hdr, NATS_EXPECTED_LAST_SUBJECT_SEQ);
+    if (expSubjSeq !== undefined) {
+      const want = Number(expSubjSeq);
+      const last = this.store.loadLastBySubject(subject)?.seq ?? 0;
+      if (!Number.isInteger(want) || want !== last) return JsErr.streamWrongLastSequence(last);
+    }
+    const expLast = findHeader(hdr, NATS_EXPECTED_LAST_SEQ);
+    if (expLast !== undefined) {
+      const want = Number(expLast);
+      const last = this.store.state().last_seq;
+      if (!Number.isInteger(want) || want !== last) return JsErr.streamWrongLastSequence(last);
+    }
+    const expId = findHeader(hdr, NATS_EXPECTED_LAST_MSG_ID);
+    if (expId !== undefined && expId !== this.lastMsgId) return JsErr.streamWrongLastMsgId(this.lastMsgId);
+    return undefined;
   }
 
   private hasInterestIn(subject: string): boolean {
@@ -199,14 +224,28 @@ export class Stream {
     return false;
   }
 
-  /** Queues a PubAck (or error) behind outstanding durability waits, preserving order. */
-  private sendAck(reply: string, body: Buffer): void {
-    if (this.store.kind === 'memory' && this.ackQueue.length === 0) {
+  /** Queues a PubAck (a body, or the seq of a plain one) behind outstanding durability waits, preserving order. */
+  private sendAck(reply: string, body: Buffer | number): void {
+    if (this.store.kind === 'memory' && this.ackReplies.length === 0) {
+      this.publishAck(reply, body);
+      return;
+    }
+    this.ackReplies.push(reply);
+    this.ackBodies.push(body);
+    this.scheduleAckFlush();
+  }
+
+  private publishAck(reply: string, body: Buffer | number): void {
+    if (typeof body !== 'number') {
       this.host.transport.publish(reply, '', null, body);
       return;
     }
-    this.ackQueue.push([reply, body]);
-    this.scheduleAckFlush();
+    const pre = this.ackPrefix;
+    if (ackScratch.length < pre.length + 24) ackScratch = Buffer.allocUnsafe(pre.length + 64);
+    pre.copy(ackScratch, 0);
+    let p = writeDecimal(ackScratch, pre.length, body);
+    ackScratch[p++] = 0x7d; // }
+    this.host.transport.publish(reply, '', null, ackScratch.subarray(0, p));
   }
 
   private scheduleAckFlush(): void {
@@ -214,21 +253,18 @@ export class Stream {
     this.ackFlushScheduled = true;
     // One durability wait per event-loop turn covers every message stored in it.
     setImmediate(() => {
-      const batch = this.ackQueue;
-      this.ackQueue = [];
-      if (this.store.durableNow?.() === true) {
-        for (const [r, b] of batch) this.host.transport.publish(r, '', null, b);
-        this.ackFlushScheduled = false;
-        if (this.ackQueue.length > 0) this.scheduleAckFlush();
-        return;
-      }
+      const replies = this.ackReplies;
+      const bodies = this.ackBodies;
+      this.ackReplies = [];
+      this.ackBodies = [];
       const done = (durable: boolean): void => {
         // Not durable: no PubAck; the publisher times out and retries (dedup makes that safe).
-        if (durable) for (const [r, b] of batch) this.host.transport.publish(r, '', null, b);
+        if (durable) for (let i = 0; i < replies.length; i++) this.publishAck(replies[i]!, bodies[i]!);
         this.ackFlushScheduled = false;
-        if (this.ackQueue.length > 0) this.scheduleAckFlush();
+        if (this.ackReplies.length > 0) this.scheduleAckFlush();
       };
-      this.store.whenDurable().then(() => done(true), () => done(false));
+      if (this.store.durableNow?.() === true) done(true);
+      else this.store.whenDurable().then(() => done(true), () => done(false));
     });
   }
 

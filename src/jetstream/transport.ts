@@ -14,7 +14,7 @@ export interface JsTransport {
    */
   subscribe(subject: string, queue: string | null, handler: JsMsgHandler, opts?: { localOnly?: boolean }): unknown;
   unsubscribe(sub: unknown): void;
-  /** reply '' = none. */
+  /** reply '' = none. The payload is copied before publish returns: the caller may reuse it. */
   publish(subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void;
   /**
    * Routes by `target` (a pull request's inbox or a push deliver_subject) but

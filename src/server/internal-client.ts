@@ -25,7 +25,7 @@ export interface InternalClientOptions {
 const SPACE = 32;
 
 /** Write n (a non-negative integer) as decimal ASCII at p; returns the end. */
-function writeDecimal(buf: Buffer, p: number, n: number): number {
+export function writeDecimal(buf: Buffer, p: number, n: number): number {
   if (n < 10) {
     buf[p] = 48 + n;
     return p + 1;

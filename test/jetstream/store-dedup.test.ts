@@ -14,6 +14,8 @@ import {
   nowNs,
   parseHeaders,
 } from '../../src/jetstream/store/mod.js';
+import { IdTable } from '../../src/jetstream/store/id-table.js';
+import { prng } from '../helpers/prng.js';
 import { tempDir } from './store-helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -62,6 +64,53 @@ describe('header blocks', () => {
 });
 
 describe('dedup window', () => {
+  it('IdTable agrees with a Map through random sets, conditional deletes, growth and shrinking', () => {
+    const seed = 20261126;
+    const rnd = prng(seed);
+    const t = new IdTable();
+    const model = new Map<string, number>();
+    // Few distinct keys at first (many updates and collisions of probe runs), then many (growth), then deletes (shrink).
+    for (let step = 0; step < 60_000; step++) {
+      const phase = step < 20_000 ? 500 : 50_000;
+      const key = `id-${Math.floor(rnd() * phase)}`;
+      const op = step < 45_000 ? rnd() : 0.9 + rnd() * 0.1;
+      if (op < 0.6) {
+        const seq = step + 1;
+        t.set(key, seq);
+        model.set(key, seq);
+      } else if (op < 0.8) {
+        assert.equal(t.get(key), model.get(key), `seed ${seed} step ${step}: get ${key}`);
+      } else {
+        const seq = rnd() < 0.5 ? model.get(key) ?? -1 : -2;
+        const expect = model.get(key) === seq;
+        assert.equal(t.deleteIf(key, seq), expect, `seed ${seed} step ${step}: deleteIf ${key}`);
+        if (expect) model.delete(key);
+      }
+      assert.equal(t.size, model.size, `seed ${seed} step ${step}: size`);
+    }
+    for (const [k, v] of model) assert.equal(t.get(k), v);
+    for (let i = 0; i < 1000; i++) assert.equal(t.get(`absent-${i}`), undefined);
+  });
+
+  it('expires exactly the ids older than the window while the expiry queue wraps and grows', () => {
+    const w = new DedupWindow(1_000); // 1 µs of "ns" time: each step below advances 1 ns
+    const t0 = 1_000_000n;
+    for (let i = 0; i < 10_000; i++) {
+      w.record(`m-${i}`, i + 1, t0 + BigInt(i));
+      if (i % 7 === 0) {
+        // Everything recorded at or before now - window is gone, the rest is there.
+        const now = t0 + BigInt(i);
+        assert.equal(w.lookup(`m-${i}`, now), i + 1);
+        if (i >= 1_000) assert.equal(w.lookup(`m-${i - 1_000}`, now), undefined, `step ${i}: expired`);
+        if (i >= 999) assert.equal(w.lookup(`m-${i - 999}`, now), i - 998, `step ${i}: still inside`);
+        assert.ok(w.size <= 1_000, `step ${i}: size ${w.size}`);
+      }
+    }
+    w.record('m-5', 99_999, t0 + 20_000n); // an old id recorded again keeps its new seq
+    assert.equal(w.lookup('m-5', t0 + 20_000n), 99_999);
+    assert.equal(w.size, 1);
+  });
+
   it('remembers ids within the window and forgets them after', () => {
     const w = new DedupWindow(1_000_000_000); // 1s
     const t0 = 5_000_000_000_000n;
