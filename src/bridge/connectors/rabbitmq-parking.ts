@@ -2,13 +2,15 @@
 // max_payload) is copied, losslessly, to a durable queue on the same broker before the
 // original is acked, because basic.ack deletes the only copy.
 //
-// One confirm channel per connection, opened on first use. A copy counts as parked only
+// One confirm channel per source, opened on first use on the source's (shared) connection
+// and closed by close(); a new connection gets a new channel. A copy counts as parked only
 // when the broker confirmed it (basic.ack for a persistent message in a durable queue) and
 // did not return it (mandatory: a deleted parking queue is an error, not a silent drop).
 // Parks run one at a time: oversized messages are rare, and serialising them is what lets
 // a basic.return be matched to its publish without an extra correlation header.
 import type * as amqp from 'amqplib';
 import type { ParkedLocation, ParkRequest } from '../connector.js';
+import { closeChannelQuietly } from './rabbitmq-connection.js';
 
 /** Headers the parked copy gets in addition to the original ones (all `x-tern-bridge-*`). */
 export const PARK_HEADERS = {
@@ -76,7 +78,7 @@ export function parkedCopy(
   return { content: raw.content, options };
 }
 
-/** Publishes parked copies to one queue over a confirm channel of the source's connection. */
+/** Publishes parked copies to one queue over a confirm channel on the source's connection. */
 export class ParkingPublisher {
   private ch: amqp.ConfirmChannel | undefined;
   private chOf: amqp.ChannelModel | undefined;
@@ -148,7 +150,7 @@ export class ParkingPublisher {
       try {
         await ch.assertQueue(this.queue, { durable: true });
       } catch (e) {
-        closeQuietly(ch);
+        void closeChannelQuietly(ch);
         throw new Error(`cannot declare parking queue "${this.queue}" (mapping "${this.mappingName}"): ${(e as Error).message}`);
       }
     }
@@ -160,19 +162,22 @@ export class ParkingPublisher {
     return ch;
   }
 
+  /**
+   * Close the confirm channel (source stopping). The connection is shared with other
+   * mappings, so closing it would not take this channel along. A park still waiting for
+   * its confirm fails; its message stays unacked and is redelivered.
+   */
+  async close(): Promise<void> {
+    const ch = this.ch;
+    this.ch = undefined;
+    this.chOf = undefined;
+    if (ch) await closeChannelQuietly(ch);
+  }
+
   private drop(): void {
     const ch = this.ch;
     this.ch = undefined;
     this.chOf = undefined;
-    if (ch) closeQuietly(ch);
-  }
-}
-
-/** amqplib throws synchronously when closing a channel the broker already closed. */
-function closeQuietly(ch: amqp.Channel): void {
-  try {
-    ch.close().catch(() => undefined);
-  } catch {
-    // already closed
+    if (ch) void closeChannelQuietly(ch);
   }
 }

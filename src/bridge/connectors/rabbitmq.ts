@@ -4,10 +4,14 @@
 //             declare a durable queue the bridge owns, bind it to the legacy exchange with
 //             the binding keys, consume it. Legacy consumers keep their own queues, and the
 //             tap queue keeps collecting while the bridge is down: nothing is lost.
-// Manual acks, prefetch = the engine's window, one channel per source so that
-// ack(multiple=true) only covers this source's deliveries. amqplib has no topology
-// recovery of its own that we rely on: on connection loss we reconnect with jittered
-// exponential backoff and re-declare everything (connectAndConsume).
+// All mappings naming one connection share one AMQP connection (rabbitmq-connection.ts);
+// each source has its own channel on it, with manual acks and prefetch = the engine's
+// window, so that ack(multiple=true) only covers this source's deliveries and a channel
+// failure (queue deleted, NOT_FOUND, PRECONDITION_FAILED) re-opens only that channel.
+// amqplib has no topology recovery of its own that we rely on: when the connection or the
+// channel is lost, the source re-opens its channel with jittered exponential backoff
+// (through the shared connection, which re-connects once for everyone) and re-declares
+// everything (openChannel).
 import * as amqp from 'amqplib';
 import {
   ConnectorConfigError,
@@ -20,6 +24,7 @@ import {
   type SourceSink,
   type SourceStats,
 } from '../connector.js';
+import { closeChannelQuietly, SharedConnection, type ConnectionUser, type SharedConnectionKey } from './rabbitmq-connection.js';
 import { encodeAmqpHeaders } from './rabbitmq-headers.js';
 import { defaultParkingQueue, parkedCopy, ParkingPublisher } from './rabbitmq-parking.js';
 
@@ -29,7 +34,7 @@ export interface RabbitConnection {
   readonly password: string | null;
   readonly heartbeatSeconds: number | null;
   readonly connectionName: string;
-  /** Close the channel (requeueing its unacked messages) when paused longer than this. */
+  /** Close a source's channel (requeueing its unacked messages) when paused longer than this. */
   readonly maxPauseMs: number;
 }
 
@@ -102,10 +107,14 @@ class AmqpMessage implements SourceMessage {
   }
 }
 
-class RabbitMqSource implements SourceConnector {
-  private conn: amqp.ChannelModel | undefined;
+class RabbitMqSource implements SourceConnector, ConnectionUser {
+  /** Set from the first acquire() until close() releases it. */
+  private shared: SharedConnection | undefined;
   private ch: amqp.Channel | undefined;
   private consumerTag: string | undefined;
+  /** A basic.consume is on its way (pause/resume must not start a second one). */
+  private consumePending = false;
+  /** Bumped whenever this source's channel goes away: acks of an older one are ignored. */
   private generation = 0;
   private sink: SourceSink | undefined;
   private paused = false;
@@ -113,16 +122,26 @@ class RabbitMqSource implements SourceConnector {
   private pauseTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private connecting: Promise<void> | undefined;
+  /** Ends the reconnect loop's backoff sleep early (close(), or a new shared connection). */
+  private wake: (() => void) | undefined;
+  /**
+   * 'source connection up' was reported and no 'down' since. Those report the shared
+   * connection (the gauge is per connection): re-opening only the channel is just logged.
+   */
+  private reportedUp = false;
   private readonly queue: string;
   private readonly lane: string;
   private readonly parking: ParkingPublisher;
   private readonly loginUser: string;
+  private readonly key: SharedConnectionKey;
 
   constructor(private readonly ctx: SourceContext<RabbitConnection, RabbitSource>) {
     this.queue = ctx.source.mode === 'tap' ? tapQueueName(ctx.source, ctx.mappingName) : ctx.source.queue!;
     this.lane = `queue:${this.queue}`;
     this.parking = new ParkingPublisher(parkingQueueName(ctx), ctx.mappingName);
     this.loginUser = loginUser(ctx.connection);
+    const url = connectUrl(ctx.connection);
+    this.key = { name: ctx.connectionName, url, redactedUrl: redact(url), clientName: ctx.connection.connectionName };
   }
 
   /**
@@ -131,7 +150,7 @@ class RabbitMqSource implements SourceConnector {
    * the parking queue may then hold it twice (at-least-once, same message-id).
    */
   async park(msg: SourceMessage, req: ParkRequest): Promise<ParkedLocation> {
-    const conn = this.conn;
+    const conn = this.shared?.current;
     if (!conn) throw new Error(`cannot park the message in queue "${this.parking.queue}" (mapping "${this.ctx.mappingName}"): not connected to RabbitMQ`);
     const { content, options } = parkedCopy((msg as AmqpMessage).raw, req, this.queue, this.loginUser);
     return this.parking.park(conn, content, options);
@@ -140,58 +159,81 @@ class RabbitMqSource implements SourceConnector {
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
     if (this.ctx.options.failFast) {
-      await this.connectAndConsume();
+      await this.openChannel();
     } else {
       this.reconnectLoop();
       await this.connecting;
     }
   }
 
+  /** Re-open this source's channel (and, through acquire(), the shared connection) until it works. */
   private reconnectLoop(): void {
     if (this.connecting || this.stopping) return;
     this.connecting = (async () => {
       const { initialDelayMs, maxDelayMs } = this.ctx.options.reconnect;
       for (let attempt = 1; !this.stopping; attempt++) {
         try {
-          await this.connectAndConsume();
+          await this.openChannel();
           return;
         } catch (e) {
+          if (this.stopping) return;
           const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 20));
           const delay = Math.round(base / 2 + Math.random() * base / 2); // "equal jitter"
           this.sink?.reconnecting(attempt, delay, (e as Error).message);
-          await new Promise((r) => setTimeout(r, delay));
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, delay);
+            this.wake = () => {
+              clearTimeout(t);
+              r();
+            };
+          });
+          this.wake = undefined;
         }
       }
     })().finally(() => (this.connecting = undefined));
   }
 
-  /** One connection attempt: connect, declare, prefetch, consume. Throws on any failure. */
-  private async connectAndConsume(): Promise<void> {
-    const { connection, source } = this.ctx;
-    const url = connectUrl(connection);
-    let conn: amqp.ChannelModel;
+  /**
+   * One attempt: get the shared connection, open this source's channel, declare, prefetch,
+   * consume. Throws on any failure, leaving no channel of its own behind.
+   */
+  private async openChannel(): Promise<void> {
+    if (this.stopping) throw new Error('source is stopping');
+    const { source } = this.ctx;
+    const model = await (this.shared ??= SharedConnection.for(this.key)).acquire(this);
+    let ch: amqp.Channel | undefined;
     try {
-      conn = await amqp.connect(url, { clientProperties: { connection_name: connection.connectionName } });
-    } catch (e) {
-      throw new Error(`cannot connect to RabbitMQ at ${redact(url)} (connection "${this.ctx.connectionName}"): ${(e as Error).message}`);
-    }
-    try {
-      conn.on('error', (err: Error) => this.sink?.log('warn', 'rabbitmq connection error', { error: err.message }));
-      const ch = await conn.createChannel();
+      if (this.stopping) throw new Error('source is stopping');
+      ch = await model.createChannel();
+      // Without an 'error' listener amqplib's emit would throw; 'close' follows it.
       ch.on('error', (err: Error) => this.sink?.log('warn', 'rabbitmq channel error', { error: err.message }));
       await this.declare(ch);
       await ch.prefetch(source.prefetch ?? this.ctx.options.window);
-      this.generation++;
-      this.conn = conn;
+      if (this.stopping) throw new Error('source is stopping');
+      const gen = ++this.generation;
       this.ch = ch;
-      const gen = this.generation;
-      conn.on('close', () => this.onLost(gen, 'connection closed'));
-      ch.on('close', () => this.onLost(gen, 'channel closed'));
-      if (!this.paused && !this.stopping) await this.consume();
-      this.sink?.connection('up', redact(url));
+      // A lost connection closes its channels first, then itself (same tick): decide after
+      // the tick, when connectionLost() has already bumped the generation in that case.
+      ch.on('close', () => queueMicrotask(() => this.channelLost(gen, 'channel closed')));
+      if (!this.paused) await this.consume();
+      // The connection or the channel may have gone while consume was on its way.
+      if (this.ch !== ch) throw new Error('the channel closed while it was being opened');
     } catch (e) {
-      await conn.close().catch(() => undefined);
+      if (ch) {
+        if (this.ch === ch) {
+          this.generation++;
+          this.ch = undefined;
+          this.consumerTag = undefined;
+        }
+        void closeChannelQuietly(ch);
+      }
       throw e;
+    }
+    if (!this.reportedUp) {
+      this.reportedUp = true;
+      this.sink?.connection('up', this.key.redactedUrl);
+    } else {
+      this.sink?.log('info', 'rabbitmq channel re-opened on the shared connection', { queue: this.queue });
     }
   }
 
@@ -216,34 +258,69 @@ class RabbitMqSource implements SourceConnector {
 
   private async consume(): Promise<void> {
     const ch = this.ch;
-    if (!ch) return;
+    if (!ch || this.consumePending) return;
     const gen = this.generation;
     const lane = this.lane;
     const queue = this.queue;
-    const { consumerTag } = await ch.consume(
-      queue,
-      (m) => {
-        if (m === null) {
-          // The server cancelled us (queue deleted): reconnect re-declares or reports it.
-          this.onLost(gen, 'consumer cancelled by server');
-          return;
-        }
-        this.sink!.push(toSourceMessage(m, lane, queue, gen));
-      },
-      { noAck: false },
-    );
+    this.consumePending = true;
+    let consumerTag: string;
+    try {
+      ({ consumerTag } = await ch.consume(
+        queue,
+        (m) => {
+          if (m === null) {
+            // The server cancelled us (queue deleted): a new channel re-declares or reports it.
+            this.channelLost(gen, 'consumer cancelled by server (queue deleted?)');
+            return;
+          }
+          this.sink!.push(toSourceMessage(m, lane, queue, gen));
+        },
+        { noAck: false },
+      ));
+    } finally {
+      this.consumePending = false;
+    }
+    if (gen !== this.generation) return; // that channel is gone already
+    if (this.paused || this.stopping) {
+      // pause()/stopConsuming() came while basic.consume was on its way.
+      ch.cancel(consumerTag).catch(() => undefined);
+      return;
+    }
     this.consumerTag = consumerTag;
   }
 
-  private onLost(gen: number, why: string): void {
-    if (gen !== this.generation || this.stopping) return;
+  /** ConnectionUser: the shared connection is gone, and with it this source's channel. */
+  connectionLost(why: string): void {
+    if (this.stopping) return;
     this.generation++; // acks for deliveries of the dead channel are now ignored
     this.ch = undefined;
     this.consumerTag = undefined;
-    const conn = this.conn;
-    this.conn = undefined;
-    conn?.close().catch(() => undefined);
-    this.sink?.connection('down', why);
+    if (this.reportedUp) {
+      this.reportedUp = false;
+      this.sink?.connection('down', why);
+    }
+    this.reconnectLoop();
+  }
+
+  /** ConnectionUser: a new shared connection is open; stop waiting out the backoff. */
+  connectionUp(): void {
+    this.wake?.();
+  }
+
+  /**
+   * Only this source's channel failed (consumer cancelled, channel error such as
+   * NOT_FOUND or PRECONDITION_FAILED): re-open it; the connection and the other mappings'
+   * channels stay as they are.
+   */
+  private channelLost(gen: number, why: string): void {
+    if (gen !== this.generation || this.stopping) return;
+    this.generation++;
+    const ch = this.ch;
+    this.ch = undefined;
+    this.consumerTag = undefined;
+    // After a cancel the channel is still open: closing it requeues what it holds.
+    if (ch) void closeChannelQuietly(ch);
+    this.sink?.log('warn', 'rabbitmq channel lost: re-opening it (the shared connection stays)', { reason: why, queue: this.queue });
     this.reconnectLoop();
   }
 
@@ -266,19 +343,18 @@ class RabbitMqSource implements SourceConnector {
     this.consumerTag = undefined;
     if (ch && tag) ch.cancel(tag).catch(() => undefined);
     // Unacked deliveries stay with the channel; do not hold them past the broker's
-    // consumer timeout: after maxPauseMs give them back (close the channel = requeue).
+    // consumer timeout: after maxPauseMs give them back by closing this source's channel
+    // (= requeue). The shared connection and the other mappings' channels stay.
     this.pauseTimer = setTimeout(() => {
       if (!this.paused) return;
+      const c = this.ch;
+      if (!c) return;
       this.sink?.log('warn', 'paused too long: closing the channel so RabbitMQ requeues unacked messages', {
         pausedMs: Date.now() - this.pausedSince,
       });
-      const c = this.conn;
-      if (c) {
-        this.generation++;
-        this.conn = undefined;
-        this.ch = undefined;
-        void c.close().catch(() => undefined);
-      }
+      this.generation++;
+      this.ch = undefined;
+      void closeChannelQuietly(c);
     }, this.ctx.connection.maxPauseMs);
     this.pauseTimer.unref();
   }
@@ -295,6 +371,7 @@ class RabbitMqSource implements SourceConnector {
   async stopConsuming(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.pauseTimer);
+    this.wake?.();
     const ch = this.ch;
     const tag = this.consumerTag;
     this.consumerTag = undefined;
@@ -303,12 +380,19 @@ class RabbitMqSource implements SourceConnector {
 
   async close(): Promise<void> {
     this.stopping = true;
-    const conn = this.conn;
+    clearTimeout(this.pauseTimer);
+    this.wake?.();
+    const ch = this.ch;
     this.generation++;
-    this.conn = undefined;
     this.ch = undefined;
+    this.consumerTag = undefined;
     // Closing the channel returns every unacked delivery to the queue.
-    if (conn) await conn.close().catch(() => undefined);
+    if (ch) await closeChannelQuietly(ch);
+    await this.parking.close();
+    const shared = this.shared;
+    this.shared = undefined;
+    // The last mapping on the connection closes it.
+    await shared?.release(this);
   }
 
   async stats(): Promise<SourceStats> {
@@ -368,7 +452,7 @@ function parseSource(block: Record<string, unknown>): RabbitSource {
 
 export const rabbitmqConnector: ConnectorDefinition<RabbitConnection, RabbitSource> = {
   kind: 'rabbitmq',
-  description: 'RabbitMQ (AMQP 0-9-1) on amqplib: queue takeover or exchange tap, manual acks',
+  description: 'RabbitMQ (AMQP 0-9-1) on amqplib: queue takeover or exchange tap, manual acks, one connection per named connection and one channel per mapping',
   connectionSchema: {
     url: { doc: 'AMQP URL, e.g. amqp://host:5672/vhost', format: (v: unknown) => {
       if (typeof v !== 'string' || !/^amqps?:\/\//.test(v)) throw new Error('must be an amqp:// or amqps:// URL');
@@ -406,7 +490,10 @@ export const rabbitmqConnector: ConnectorDefinition<RabbitConnection, RabbitSour
   plan: (ctx) => {
     const s = ctx.source;
     const name = s.mode === 'tap' ? tapQueueName(s, ctx.mappingName) : s.queue!;
-    const lines = [`connect ${redact(ctx.connection.url)} (connection "${ctx.connectionName}")`];
+    const lines = [
+      `connect ${redact(ctx.connection.url)} (connection "${ctx.connectionName}": one AMQP connection shared by every mapping that names it)`,
+      `open this mapping's own channel on it (a channel failure re-opens only this channel)`,
+    ];
     if (s.mode === 'tap') {
       lines.push(`check exchange "${s.exchange}" exists`);
       lines.push(`declare durable ${s.queueType} queue "${name}"`);
