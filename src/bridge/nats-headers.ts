@@ -126,23 +126,61 @@ function checkName(name: string): void {
   validNames.add(name);
 }
 
+// Header blocks are written straight into a shared slab, one subarray per message: no
+// string concatenation per line and no string-to-bytes pass. A slab is retired when the
+// next block does not fit; messages still in flight keep theirs alive.
+const SLAB_SIZE = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+const PREAMBLE_BYTES = Buffer.from(PREAMBLE, 'latin1');
+const MSG_ID_LINE = Buffer.from(`${MSG_ID}: `, 'latin1');
+
 /**
  * Encode header entries (in order; a repeated name keeps its values together at its first
  * position, as MsgHdrs does) plus `Nats-Msg-Id` when msgId is given (replacing an entry of
  * that exact name). Throws HeaderNameError if a name is not a legal header name.
  */
 export function encodeHeaders(entries: readonly HeaderEntry[], msgId: string | undefined): EncodedHeaders {
-  let s = PREAMBLE;
-  let repeated = false;
+  // Upper bound: names are ASCII (checked), a value's UTF-16 unit is at most 3 UTF-8 bytes.
+  let bound = PREAMBLE_BYTES.length + 2 + (msgId === undefined ? 0 : MSG_ID_LINE.length + 3 * msgId.length + 2);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    const name = e[0];
-    if (msgId !== undefined && name === MSG_ID) continue;
-    checkName(name);
-    for (let j = 0; j < i && !repeated; j++) if (entries[j]![0] === name) repeated = true;
-    s += name + ': ' + cleanValue(e[1]) + '\r\n';
+    checkName(e[0]);
+    for (let j = 0; j < i; j++) if (entries[j]![0] === e[0]) return encodeGrouped(entries, msgId);
+    bound += e[0].length + 2 + 3 * e[1].length + 2;
   }
-  if (repeated) s = PREAMBLE + grouped(entries, msgId);
+  if (slabUsed + bound > slab.length) {
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, bound));
+    slabUsed = 0;
+  }
+  const b = slab;
+  const start = slabUsed;
+  let p = start + PREAMBLE_BYTES.copy(b, start);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (msgId !== undefined && e[0] === MSG_ID) continue;
+    p += b.write(e[0], p, 'latin1');
+    b[p++] = 0x3a; // ':'
+    b[p++] = 0x20;
+    p += b.write(cleanValue(e[1]), p, 'utf8');
+    b[p++] = 0x0d;
+    b[p++] = 0x0a;
+  }
+  if (msgId !== undefined) {
+    p += MSG_ID_LINE.copy(b, p);
+    p += b.write(cleanValue(msgId), p, 'utf8');
+    b[p++] = 0x0d;
+    b[p++] = 0x0a;
+  }
+  b[p++] = 0x0d;
+  b[p++] = 0x0a;
+  slabUsed = p;
+  return new EncodedHeaders(entries, msgId, b.subarray(start, p));
+}
+
+/** A name that repeats: its values are gathered at its first position (rare path). */
+function encodeGrouped(entries: readonly HeaderEntry[], msgId: string | undefined): EncodedHeaders {
+  let s = PREAMBLE + grouped(entries, msgId);
   if (msgId !== undefined) s += MSG_ID + ': ' + cleanValue(msgId) + '\r\n';
   s += '\r\n';
   return new EncodedHeaders(entries, msgId, Buffer.from(s, 'utf8'));

@@ -79,6 +79,15 @@ test('encodeHeaders: the same wire bytes as MsgHdrs, Nats-Msg-Id replaced, CR/LF
   assert.throws(() => encodeHeaders([['a:b', 'v']], undefined), /invalid character/);
 });
 
+test('encodeHeaders: blocks written into shared slabs stay intact across slab turnover and for values larger than a slab', () => {
+  const expect = (i: number): string => `NATS/1.0\r\nSeq: ${i}\r\nPad: ${'é'.repeat(i % 97)}\r\nNats-Msg-Id: id-${i}\r\n\r\n`;
+  const kept = [];
+  for (let i = 0; i < 3000; i++) kept.push(encodeHeaders([['Seq', String(i)], ['Pad', 'é'.repeat(i % 97)]], `id-${i}`));
+  const big = encodeHeaders([['Big', 'x'.repeat(200_000)]], 'big');
+  kept.forEach((h, i) => assert.equal(Buffer.from(h.encode()).toString('utf8'), expect(i), `block ${i}`));
+  assert.equal(Buffer.from(big.encode()).toString('utf8'), `NATS/1.0\r\nBig: ${'x'.repeat(200_000)}\r\nNats-Msg-Id: big\r\n\r\n`);
+});
+
 for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
   let server: BridgeTarget;
   before(async () => {
