@@ -13,6 +13,9 @@
 //               consumer) records arrival - publish; p50 / p99 reported.
 // BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults;
 // BENCH_SYSCALLS=1 also prints read/write syscalls per 1000 messages of each process.
+// The bridge runs once per target server (BENCH_TARGETS, default "tern,nats-server"): a Tern
+// started here with JetStream on a temporary store (the product's own target), and the
+// reference nats-server service at NATS_URL.
 // For A/B work: BENCH_SYSTEMS=bridge skips Shovel; BENCH_BRIDGE_MAIN runs another build's
 // main.js; BENCH_BRIDGE_NODE_ARGS (space separated, e.g. "--cpu-prof") go to the bridge's node.
 // The bridge runs as its own process (`node dist/src/cli/main.js bridge`), like in production.
@@ -25,6 +28,7 @@ import {
   createStream, deleteStream, natsConnect, publishMany, rabbit, spawnBridge, streamCount, tmpDir, uid, waitFor, writeMappings,
   NATS_URL, RABBIT_URL,
 } from '../test/bridge/helpers.js';
+import { startTern, type ServerKind } from '../test/helpers/servers.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '128,4096').split(',').map(Number);
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -35,6 +39,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 4);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000);
 const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'bridge,shovel').split(',');
+const TARGETS = (process.env.BENCH_TARGETS ?? 'tern,nats-server').split(',') as ServerKind[];
 /** Extra x-arguments for the source queues of both systems, e.g. '{"x-queue-version":2}'. */
 const QUEUE_ARGS = JSON.parse(process.env.BENCH_QUEUE_ARGS ?? '{}') as Record<string, unknown>;
 const BRIDGE_MAIN = process.env.BENCH_BRIDGE_MAIN || undefined;
@@ -104,6 +109,20 @@ const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').s
 const RABBIT_PID = pidsOf('beam.smp')[0];
 const NATS_PID = pidsOf('nats-server', new URL(NATS_URL).port)[0];
 
+/** The target server of a bridge run: its URL and the pid whose CPU is metered. */
+interface Target {
+  kind: ServerKind;
+  url: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+async function startTarget(kind: ServerKind): Promise<Target> {
+  if (kind === 'nats-server') return { kind, url: NATS_URL, pid: NATS_PID, stop: async () => undefined };
+  const s = await startTern({ args: ['-js', '-sd', tmpDir('bench-bridge-tern-')] });
+  return { kind, url: s.url, pid: s.pid, stop: () => s.stop() };
+}
+
 /** Poll until cond holds; a failed poll (e.g. a JetStream API timeout under load) is retried. */
 async function pollUntil(what: string, cond: () => Promise<boolean>): Promise<void> {
   await waitFor(what, () => cond().catch(() => false), 600_000, 20);
@@ -154,8 +173,8 @@ async function paced(ch: amqp.ConfirmChannel, queues: string[], size: number, id
   return total;
 }
 
-async function benchBridge(size: number): Promise<Result> {
-  const nc = await natsConnect();
+async function benchBridge(size: number, target: Target): Promise<Result> {
+  const nc = await natsConnect(target.url);
   const model = await rabbit();
   const ch = await model.createConfirmChannel();
   const stream = uid('BENCH_BRIDGE');
@@ -168,9 +187,9 @@ async function benchBridge(size: number): Promise<Result> {
   const mappings = queues.map((q, i) => `  - { name: bench${i}, source: { connection: rabbit, queue: ${q} }, target: { subject: "${subj}.m", stream: ${stream} }, dedup: { missing: none } }`);
   const dir = writeMappings(`mappings:\n${mappings.join('\n')}\n`);
   const cfgFile = join(tmpDir('bench-bridge-'), 'bridge.yaml');
-  writeFileSync(cfgFile, `target: { servers: ["${NATS_URL}"] }\nconnections: { rabbit: { kind: rabbitmq, url: "${RABBIT_URL}" } }\nmappings: ${dir}\nwindow: ${WINDOW}\nmetrics: { port: -1 }\nlogLevel: warn\n`);
+  writeFileSync(cfgFile, `target: { servers: ["${target.url}"] }\nconnections: { rabbit: { kind: rabbitmq, url: "${RABBIT_URL}" } }\nmappings: ${dir}\nwindow: ${WINDOW}\nmetrics: { port: -1 }\nlogLevel: warn\n`);
   const b = spawnBridge(cfgFile, {}, { ...(BRIDGE_MAIN ? { main: BRIDGE_MAIN } : {}), nodeArgs: BRIDGE_NODE_ARGS });
-  const meter = cpuMeter({ bridge: b.proc.pid, rabbitmq: RABBIT_PID, 'nats-server': NATS_PID });
+  const meter = cpuMeter({ bridge: b.proc.pid, rabbitmq: RABBIT_PID, [target.kind]: target.pid });
   const { seconds, cpu, load } = await timeDrain('bridge throughput run', () => streamCount(nc, stream), meter);
   // latency: read the stream as messages land
   const lat: number[] = [];
@@ -192,7 +211,7 @@ async function benchBridge(size: number): Promise<Result> {
   await model.close();
   await deleteStream(nc, stream);
   await nc.close();
-  return { system: 'tern bridge -> JetStream (PubAck, Nats-Msg-Id)', size, n: N, seconds, rate: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99), cpu, load };
+  return { system: `tern bridge -> ${target.kind} JetStream (PubAck, Nats-Msg-Id)`, size, n: N, seconds, rate: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99), cpu, load };
 }
 
 function rabbitmqctl(args: string[]): string {
@@ -240,7 +259,16 @@ async function benchShovel(size: number): Promise<Result> {
 async function main(): Promise<void> {
   const results: Result[] = [];
   for (const size of SIZES) {
-    if (SYSTEMS.includes('bridge')) results.push(await benchBridge(size));
+    if (SYSTEMS.includes('bridge')) {
+      for (const kind of TARGETS) {
+        const target = await startTarget(kind);
+        try {
+          results.push(await benchBridge(size, target));
+        } finally {
+          await target.stop();
+        }
+      }
+    }
     if (SYSTEMS.includes('shovel')) results.push(await benchShovel(size));
   }
   const cpu = (r: Result): string => Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
@@ -252,10 +280,11 @@ async function main(): Promise<void> {
   ];
   console.log(lines.join('\n'));
   for (const size of SIZES) {
-    const b = results.find((r) => r.size === size && r.system.startsWith('tern'));
     const s = results.find((r) => r.size === size && r.system.startsWith('RabbitMQ'));
-    if (!b || !s) continue;
-    console.log(`${size} B: bridge/shovel throughput ratio ${(b.rate / s.rate).toFixed(2)}`);
+    if (!s) continue;
+    for (const b of results.filter((r) => r.size === size && r.system.startsWith('tern'))) {
+      console.log(`${size} B: ${b.system.split(' JetStream')[0]} / shovel throughput ratio ${(b.rate / s.rate).toFixed(2)}`);
+    }
   }
 }
 
