@@ -16,7 +16,8 @@
 // The bridge runs once per target server (BENCH_TARGETS, default "tern,nats-server"): a Tern
 // started here with JetStream on a temporary store (the product's own target), and the
 // reference nats-server service at NATS_URL.
-// For A/B work: BENCH_SYSTEMS=bridge skips Shovel; BENCH_BRIDGE_MAIN runs another build's
+// The third system is the ceiling: an amqplib consumer that only acks (see benchAckOnly).
+// For A/B work: BENCH_SYSTEMS=bridge skips Shovel and the ceiling; BENCH_BRIDGE_MAIN runs another build's
 // main.js; BENCH_BRIDGE_NODE_ARGS (space separated, e.g. "--cpu-prof") go to the bridge's node.
 // The bridge runs as its own process (`node dist/src/cli/main.js bridge`), like in production.
 import { execFileSync } from 'node:child_process';
@@ -38,7 +39,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // single consumer, so the drain is spread over several queues (lanes).
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 4);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000);
-const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'bridge,shovel').split(',');
+const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'bridge,shovel,ackonly').split(',');
 const TARGETS = (process.env.BENCH_TARGETS ?? 'tern,nats-server').split(',') as ServerKind[];
 /** Extra x-arguments for the source queues of both systems, e.g. '{"x-queue-version":2}'. */
 const QUEUE_ARGS = JSON.parse(process.env.BENCH_QUEUE_ARGS ?? '{}') as Record<string, unknown>;
@@ -256,6 +257,63 @@ async function benchShovel(size: number): Promise<Result> {
   return { system: 'RabbitMQ Shovel queue -> queue (on-confirm)', size, n: N, seconds, rate: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99), cpu, load };
 }
 
+/**
+ * The ceiling RabbitMQ itself sets: the same pre-filled queues drained by a consumer that
+ * does nothing but ack (one ack(multiple) per channel per event-loop turn, one connection,
+ * a channel per queue, the same prefetch). What RabbitMQ spends per message here it spends
+ * for any consumer, the bridge included; on 2 shared cores that bounds everyone's msg/s.
+ */
+async function benchAckOnly(size: number): Promise<Result> {
+  const model = await rabbit();
+  const ch = await model.createConfirmChannel();
+  const base = uid('bench.ackonly');
+  const queues = Array.from({ length: QUEUES }, (_, i) => `${base}.${i}`);
+  for (const q of queues) await ch.assertQueue(q, { durable: true, arguments: QUEUE_ARGS });
+  await publishMany(ch, '', N, (i) => ({ routingKey: queues[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
+  const meter = cpuMeter({ rabbitmq: RABBIT_PID });
+  let got = 0;
+  let t0 = 0;
+  let c0 = process.cpuUsage();
+  let load = '';
+  let finish: (v: { seconds: number; cpu: Record<string, number> }) => void = () => undefined;
+  const finished = new Promise<{ seconds: number; cpu: Record<string, number> }>((r) => (finish = r));
+  const last = new Map<amqp.Channel, amqp.Message>();
+  let scheduled = false;
+  const ackAll = (): void => {
+    scheduled = false;
+    for (const [c, m] of last) c.ack(m, true);
+    last.clear();
+  };
+  for (const q of queues) {
+    const c = await model.createChannel();
+    await c.prefetch(WINDOW);
+    await c.consume(q, (m) => {
+      if (!m) return;
+      if (got++ === 0) {
+        t0 = Date.now();
+        c0 = process.cpuUsage();
+        meter.start();
+        load = loadavg();
+      }
+      last.set(c, m);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(ackAll);
+      }
+      if (got === N) {
+        setImmediate(() => {
+          const u = process.cpuUsage(c0);
+          finish({ seconds: (Date.now() - t0) / 1000, cpu: { ...meter.perMessage(N), consumer: (u.user + u.system) / N } });
+        });
+      }
+    });
+  }
+  const { seconds, cpu } = await finished;
+  for (const q of queues) await ch.deleteQueue(q);
+  await model.close();
+  return { system: 'amqplib consumer that only acks (RabbitMQ ceiling)', size, n: N, seconds, rate: N / seconds, p50: NaN, p99: NaN, cpu, load };
+}
+
 async function main(): Promise<void> {
   const results: Result[] = [];
   for (const size of SIZES) {
@@ -270,13 +328,14 @@ async function main(): Promise<void> {
       }
     }
     if (SYSTEMS.includes('shovel')) results.push(await benchShovel(size));
+    if (SYSTEMS.includes('ackonly')) results.push(await benchAckOnly(size));
   }
   const cpu = (r: Result): string => Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
   console.log(`${QUEUES} source queue(s), window ${WINDOW}, drain of ${N} pre-filled messages; latency paced ${RATE}/s for ${SECONDS} s`);
   const lines = [
     `| system | size | messages | seconds | msg/s | p50 ms | p99 ms (paced ${RATE}/s) | CPU us/msg | load avg at start |`,
     '|---|---|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.system} | ${r.size} B | ${r.n} | ${r.seconds.toFixed(2)} | ${Math.round(r.rate)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${cpu(r)} | ${r.load} |`),
+    ...results.map((r) => `| ${r.system} | ${r.size} B | ${r.n} | ${r.seconds.toFixed(2)} | ${Math.round(r.rate)} | ${Number.isNaN(r.p50) ? '-' : r.p50.toFixed(2)} | ${Number.isNaN(r.p99) ? '-' : r.p99.toFixed(2)} | ${cpu(r)} | ${r.load} |`),
   ];
   console.log(lines.join('\n'));
   for (const size of SIZES) {
