@@ -14,8 +14,8 @@
 // BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults;
 // BENCH_SYSCALLS=1 also prints read/write syscalls per 1000 messages of each process.
 // The bridge runs once per target server (BENCH_TARGETS, default "tern,nats-server"): a Tern
-// started here with JetStream on a temporary store (the product's own target), and the
-// reference nats-server service at NATS_URL.
+// started here with JetStream on a temporary store (the product's own target; warmed up with
+// N/5 JetStream publishes first, see warmUp), and the reference nats-server service at NATS_URL.
 // The third system is the ceiling: an amqplib consumer that only acks (see benchAckOnly).
 // For A/B work: BENCH_SYSTEMS=bridge skips Shovel and the ceiling; BENCH_BRIDGE_MAIN runs another build's
 // main.js; BENCH_BRIDGE_NODE_ARGS (space separated, e.g. "--cpu-prof") go to the bridge's node.
@@ -25,6 +25,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { jetstream } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import {
   createStream, deleteStream, natsConnect, publishMany, rabbit, spawnBridge, streamCount, tmpDir, uid, waitFor, writeMappings,
   NATS_URL, RABBIT_URL,
@@ -118,6 +119,36 @@ interface Target {
   stop(): Promise<void>;
 }
 
+/**
+ * A Tern started for the run is warmed up first, like the long-running nats-server service it
+ * is compared with (and like bench:compare's servers): N/5 JetStream publishes of the run's
+ * size with the bridge's header shape and a Nats-Msg-Id each, into a stream deleted after.
+ */
+async function warmUp(target: Target, size: number): Promise<void> {
+  if (target.kind !== 'tern') return;
+  const nc = await natsConnect(target.url);
+  const stream = uid('BENCH_WARMUP');
+  const subj = uid('warmup');
+  await createStream(nc, stream, [`${subj}.>`]);
+  const js = jetstream(nc);
+  const data = body(size);
+  const n = Math.ceil(N / 5);
+  for (let i = 0; i < n; i += 500) {
+    const batch: Array<Promise<unknown>> = [];
+    for (let j = i; j < Math.min(n, i + 500); j++) {
+      const h = headers();
+      h.set('Amqp-Exchange', '');
+      h.set('Amqp-Routing-Key', 'warmup');
+      h.set('Amqp-Delivery-Mode', '2');
+      h.set('Amqp-Message-Id', `w-${j}`);
+      batch.push(js.publish(`${subj}.m`, data, { msgID: `w-${j}`, headers: h }));
+    }
+    await Promise.all(batch);
+  }
+  await deleteStream(nc, stream);
+  await nc.close();
+}
+
 async function startTarget(kind: ServerKind): Promise<Target> {
   if (kind === 'nats-server') return { kind, url: NATS_URL, pid: NATS_PID, stop: async () => undefined };
   const s = await startTern({ args: ['-js', '-sd', tmpDir('bench-bridge-tern-')] });
@@ -175,6 +206,7 @@ async function paced(ch: amqp.ConfirmChannel, queues: string[], size: number, id
 }
 
 async function benchBridge(size: number, target: Target): Promise<Result> {
+  await warmUp(target, size);
   const nc = await natsConnect(target.url);
   const model = await rabbit();
   const ch = await model.createConfirmChannel();
