@@ -68,6 +68,8 @@ mappings:
     const bridge = await startTestBridge(cfg);
     try {
       const publishing = publishMany(ch, '', N, (i) => ({ routingKey: queue, body: Buffer.from(`r${i}`), options: { messageId: `r-${i}` } }));
+      // Awaited below; if the test fails first, its own error must be the one reported.
+      publishing.catch(() => undefined);
       for (let k = 0; k < 3; k++) {
         const before = await streamCount(nc, stream);
         await waitFor('progress', async () => (await streamCount(nc, stream)) > before + 200, 30_000, 20);

@@ -16,6 +16,9 @@
 //     and when one succeeds every user's connectionUp() runs, so that those still waiting
 //     out a backoff take the new connection now.
 //   - The last release() closes the connection (or the one still being opened).
+//   - A connection the broker closed before its close event could be observed (closed in
+//     the same read as open-ok, seen in open(); or refused later by amqplib, reported by a
+//     user through closedUnseen()) is handled like any lost connection.
 import * as amqp from 'amqplib';
 
 /** What identifies one shared connection. */
@@ -114,9 +117,21 @@ export class SharedConnection {
     // Without an 'error' listener amqplib's emit would throw; the close event follows.
     m.on('error', (err: Error) => (this.lastError = err.message));
     m.on('close', (err?: Error) => this.onClose(m, err));
+    // The broker may close the connection right after opening it (a forced close, a broker
+    // shutting down) in the same read as open-ok: amqplib then emitted 'close' before this
+    // continuation attached the listener above. Such a connection must not become current.
+    if (isClosed(m)) throw new Error(`connection "${name}" to ${redactedUrl} was closed by the broker as it opened`);
     this.model = m;
     for (const u of [...this.users]) u.connectionUp();
     return m;
+  }
+
+  /**
+   * A user found `m` unusable (amqplib refused an operation because the connection is
+   * closed) although no close event reached us: treat it as lost, once, if still current.
+   */
+  closedUnseen(m: amqp.ChannelModel, why: string): void {
+    this.onClose(m, new Error(why));
   }
 
   private onClose(m: amqp.ChannelModel, err: Error | undefined): void {
@@ -131,6 +146,17 @@ export class SharedConnection {
       }
     }
   }
+}
+
+/** amqplib ends the socket when the connection closes (Connection.toClosed). */
+function isClosed(m: amqp.ChannelModel): boolean {
+  const stream = (m as unknown as { connection?: { stream?: { writableEnded?: boolean; destroyed?: boolean } } }).connection?.stream;
+  return stream?.writableEnded === true || stream?.destroyed === true;
+}
+
+/** amqplib's error for an operation on a closed connection or channel. */
+export function isClosedConnectionError(e: unknown): boolean {
+  return e instanceof Error && e.name === 'IllegalOperationError';
 }
 
 /** Close a channel, ignoring that it may be closed already (amqplib then throws synchronously). */
