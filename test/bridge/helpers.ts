@@ -2,7 +2,7 @@
 // nats-server service at 127.0.0.1:4222 or a spawned one, a spawned Tern), unique names,
 // a JetStream stream per test, RabbitMQ publishing with confirms, reading a stream back,
 // and running the bridge in-process or as a process.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -144,7 +144,6 @@ export async function queueDepth(model: amqp.ChannelModel, queue: string): Promi
 
 /** Ready + unacked, exact, from rabbitmqctl (checkQueue counts ready only). */
 export async function queueTotals(queue: string): Promise<{ messages: number; unacked: number }> {
-  const { execFileSync } = await import('node:child_process');
   const out = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name', 'messages', 'messages_unacknowledged', '--formatter', 'json'], { encoding: 'utf8' });
   const rows = JSON.parse(out) as Array<{ name: string; messages: number; messages_unacknowledged: number }>;
   const row = rows.find((r) => r.name === queue);
@@ -222,4 +221,29 @@ export async function metricValue(b: RunningBridge, name: string, labels: Record
   if (!m) throw new Error(`no metric ${name}`);
   const v = await m.get();
   return v.values.filter((x) => Object.entries(labels).every(([k, val]) => String(x.labels[k]) === val)).reduce((a, x) => a + x.value, 0);
+}
+
+/** Pids (as `rabbitmqctl list_connections` prints them) of the connections whose connection_name is `name`. */
+export function rabbitConnectionsNamed(name: string): string[] {
+  const out = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties', '--formatter', 'json'], { encoding: 'utf8' });
+  const rows = JSON.parse(out) as Array<{ pid: string; client_properties: unknown }>;
+  return rows
+    .filter((r) => Array.isArray(r.client_properties) && r.client_properties.some((p: unknown) => Array.isArray(p) && p[0] === 'connection_name' && p[2] === name))
+    .map((r) => r.pid);
+}
+
+/** Force-close one connection (320 CONNECTION_FORCED) by the pid list_connections printed. */
+export function forceCloseRabbitConnection(pid: string, reason: string): void {
+  // `rabbitmqctl close_connection` rejects the pid form list_connections prints here;
+  // the connection process is local to the node, so close it by its local pid.
+  const m = /<\d+\.(\d+)\.(\d+)>/.exec(pid);
+  if (!m) throw new Error(`unexpected pid ${pid}`);
+  execFileSync('rabbitmqctl', ['-q', 'eval', `rabbit_networking:close_connection(list_to_pid("<0.${m[1]}.${m[2]}>"), ${JSON.stringify(reason)}).`]);
+}
+
+/** Force-close every connection whose connection_name is `name`; returns how many. */
+export function forceCloseRabbitConnectionsNamed(name: string, reason: string): number {
+  const pids = rabbitConnectionsNamed(name);
+  for (const pid of pids) forceCloseRabbitConnection(pid, reason);
+  return pids.length;
 }

@@ -15,33 +15,18 @@ import type * as amqp from 'amqplib';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startServer } from '../helpers/servers.js';
 import {
-  bridgeConfig, captureLogs, createStream, deleteStream, metricValue, natsConnect, publishMany, queueTotals, rabbit, readStream,
-  serverKinds, startTarget, startTestBridge, streamCount, tmpDir, uid, waitFor, writeMappings, RABBIT_URL, type BridgeTarget, type LogCapture,
+  bridgeConfig, captureLogs, createStream, deleteStream, forceCloseRabbitConnection, metricValue, natsConnect, publishMany, queueTotals, rabbit, readStream,
+  rabbitConnectionsNamed, serverKinds, startTarget, startTestBridge, streamCount, tmpDir, uid, waitFor, writeMappings, RABBIT_URL, type BridgeTarget, type LogCapture,
 } from './helpers.js';
 
 function rabbitmqctl(args: string[]): unknown {
   return JSON.parse(execFileSync('rabbitmqctl', ['-q', ...args, '--formatter', 'json'], { encoding: 'utf8' }));
 }
 
-/** Pids of the RabbitMQ connections whose connection_name client property is `name`. */
-function connectionsNamed(name: string): string[] {
-  const rows = rabbitmqctl(['list_connections', 'pid', 'client_properties']) as Array<{ pid: string; client_properties: unknown }>;
-  return rows
-    .filter((r) => Array.isArray(r.client_properties) && r.client_properties.some((p: unknown) => Array.isArray(p) && p[0] === 'connection_name' && p[2] === name))
-    .map((r) => r.pid);
-}
-
 /** Consumer count of each channel of connection `pid`. */
 function channelConsumers(pid: string): number[] {
   const rows = rabbitmqctl(['list_channels', 'connection', 'consumer_count']) as Array<{ connection: string; consumer_count: number }>;
   return rows.filter((r) => r.connection === pid).map((r) => r.consumer_count);
-}
-
-/** Force-close one connection (320 CONNECTION_FORCED), as resilience.test.ts does. */
-function closeConnection(pid: string): void {
-  const m = /<\d+\.(\d+)\.(\d+)>/.exec(pid);
-  if (!m) throw new Error(`unexpected pid ${pid}`);
-  execFileSync('rabbitmqctl', ['-q', 'eval', `rabbit_networking:close_connection(list_to_pid("<0.${m[1]}.${m[2]}>"), "bridge connection test").`]);
 }
 
 function logged(logs: LogCapture, msg: string, mapping?: string): number {
@@ -133,14 +118,14 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
     let stopped = false;
     try {
       await waitFor('all three queues drained', () => drained(nc, three.queues, three.streams, [N, N, N]), 60_000, 250);
-      const pids = connectionsNamed(three.connName);
+      const pids = rabbitConnectionsNamed(three.connName);
       assert.equal(pids.length, 1, 'one AMQP connection for the three mappings');
       assert.deepEqual(channelConsumers(pids[0]!), [1, 1, 1], 'three channels on it, one consumer each');
       for (let i = 0; i < 3; i++) await exactlyOnce(nc, three.streams[i]!, ids[i]!);
       assert.equal(await metricValue(bridge, 'tern_bridge_connection_up', { connection: 'rabbit' }), 1);
       await bridge.stop();
       stopped = true;
-      await waitFor('the last mapping released the connection', () => connectionsNamed(three.connName).length === 0, 10_000, 200);
+      await waitFor('the last mapping released the connection', () => rabbitConnectionsNamed(three.connName).length === 0, 10_000, 200);
     } finally {
       if (!stopped) await bridge.stop();
       await cleanup(nc, ch, three);
@@ -154,7 +139,7 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
     const logs = captureLogs();
     const bridge = await startTestBridge(bridgeConfig(three.dir, { connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL, connectionName: three.connName } }, window: 200, logLevel: 'info' }, target.url), logs);
     try {
-      const [pid] = connectionsNamed(three.connName);
+      const [pid] = rabbitConnectionsNamed(three.connName);
       assert.ok(pid, 'the bridge connection is listed');
       const N1 = 3000;
       const N2 = 2000;
@@ -169,7 +154,7 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
       await waitFor('a and c drained', () => drained(nc, [qa, qc], [sa, sc], [N1 + N2, N1 + N2]), 60_000, 250);
       await exactlyOnce(nc, sa, idRange('a', 0, N1 + N2));
       await exactlyOnce(nc, sc, idRange('c', 0, N1 + N2));
-      assert.deepEqual(connectionsNamed(three.connName), [pid], 'still the same single connection');
+      assert.deepEqual(rabbitConnectionsNamed(three.connName), [pid], 'still the same single connection');
       assert.ok(logged(logs, 'rabbitmq channel lost: re-opening it (the shared connection stays)', 'b') >= 1, 'b lost its channel:\n' + logs.lines.join('\n'));
       assert.equal(logged(logs, 'rabbitmq channel lost: re-opening it (the shared connection stays)', 'a'), 0);
       assert.equal(logged(logs, 'rabbitmq channel lost: re-opening it (the shared connection stays)', 'c'), 0);
@@ -183,7 +168,7 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
       assert.equal(bIds.length, bBefore + N2);
       assert.equal(new Set(bIds).size, bIds.length, 'b: no message twice');
       assert.deepEqual(bIds.filter((id) => id.startsWith('b2-')).sort(), idRange('b2', 0, N2).sort(), 'b: every message published after the queue came back');
-      assert.deepEqual(connectionsNamed(three.connName), [pid], 'the connection was never re-opened');
+      assert.deepEqual(rabbitConnectionsNamed(three.connName), [pid], 'the connection was never re-opened');
       await waitFor('three consuming channels again', () => channelConsumers(pid).join() === '1,1,1', 10_000, 200);
       assert.equal(logged(logs, 'source connection down'), 0, 'no mapping saw its connection go down');
       assert.equal(logged(logs, 'source connection up'), 3, 'one "up" per mapping, at start');
@@ -199,7 +184,7 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
     const logs = captureLogs();
     const bridge = await startTestBridge(bridgeConfig(three.dir, { connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL, connectionName: three.connName } }, window: 200, logLevel: 'info' }, target.url), logs);
     try {
-      const [pid] = connectionsNamed(three.connName);
+      const [pid] = rabbitConnectionsNamed(three.connName);
       assert.ok(pid, 'the bridge connection is listed');
       const N = 5000;
       const publishing = Promise.all(three.queues.map((q, i) => publishIds(ch, q, idRange(three.names[i]!, 0, N))));
@@ -207,11 +192,11 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
         for (const s of three.streams) if ((await streamCount(nc, s)) < 300) return false;
         return true;
       }, 30_000, 10);
-      closeConnection(pid);
+      forceCloseRabbitConnection(pid, 'bridge connection test');
       await publishing;
       await waitFor('all queues drained', () => drained(nc, three.queues, three.streams, [N, N, N]), 60_000, 250);
       for (let i = 0; i < 3; i++) await exactlyOnce(nc, three.streams[i]!, idRange(three.names[i]!, 0, N));
-      const now = connectionsNamed(three.connName);
+      const now = rabbitConnectionsNamed(three.connName);
       assert.equal(now.length, 1, 'one connection again');
       assert.notEqual(now[0], pid, 'a new one');
       assert.deepEqual(channelConsumers(now[0]!), [1, 1, 1], 'three consuming channels on it');
@@ -239,14 +224,14 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
     const bridge = await startTestBridge(cfg, logs);
     let nc3: NatsConnection | undefined;
     try {
-      const [pid] = connectionsNamed(three.connName);
+      const [pid] = rabbitConnectionsNamed(three.connName);
       assert.ok(pid, 'the bridge connection is listed');
       const N = 3000;
       const publishing = Promise.all(three.queues.map((q, i) => publishIds(ch, q, idRange(three.names[i]!, 0, N))));
       await waitFor('progress', async () => (await metricValue(bridge, 'tern_bridge_messages_acked_total')) > 600, 30_000, 10);
       await server.stop();
       await waitFor('all three channels closed', () => channelConsumers(pid).length === 0, 20_000, 200);
-      assert.deepEqual(connectionsNamed(three.connName), [pid], 'the connection stays open');
+      assert.deepEqual(rabbitConnectionsNamed(three.connName), [pid], 'the connection stays open');
       await publishing;
       for (const q of three.queues) assert.equal((await queueTotals(q)).unacked, 0, `${q}: unacked messages were requeued`);
       for (const m of three.names) assert.ok(logged(logs, 'paused too long: closing the channel so RabbitMQ requeues unacked messages', m) >= 1, `${m} closed its channel`);
@@ -254,7 +239,7 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
       nc3 = await natsConnect(server.url);
       await waitFor('all queues drained', () => drained(nc3!, three.queues, three.streams, [N, N, N]), 60_000, 250);
       for (let i = 0; i < 3; i++) await exactlyOnce(nc3, three.streams[i]!, idRange(three.names[i]!, 0, N));
-      assert.deepEqual(connectionsNamed(three.connName), [pid], 'still the same connection');
+      assert.deepEqual(rabbitConnectionsNamed(three.connName), [pid], 'still the same connection');
       assert.deepEqual(channelConsumers(pid), [1, 1, 1], 'three consuming channels again');
       assert.equal(logged(logs, 'source connection down'), 0);
     } finally {

@@ -6,10 +6,9 @@
 // broker's connection.close for the same connection arrives, then forwards both in one write.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { SharedConnection, type ConnectionUser } from '../../src/bridge/connectors/rabbitmq-connection.js';
-import { uid } from './helpers.js';
+import { forceCloseRabbitConnectionsNamed, uid } from './helpers.js';
 
 const RABBIT_PORT = Number(new URL(process.env.RABBIT_URL ?? 'amqp://127.0.0.1:5672').port || 5672);
 const FRAME_METHOD = 1;
@@ -82,20 +81,6 @@ async function holdingProxy(): Promise<HoldingProxy> {
   };
 }
 
-/** Force-close (320 CONNECTION_FORCED) every RabbitMQ connection whose connection_name is `name`. */
-function forceClose(name: string): number {
-  const rows = JSON.parse(execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties', '--formatter', 'json'], { encoding: 'utf8' })) as Array<{ pid: string; client_properties: unknown[] }>;
-  let n = 0;
-  for (const r of rows) {
-    if (!r.client_properties.some((p) => Array.isArray(p) && p[0] === 'connection_name' && p[2] === name)) continue;
-    const m = /<\d+\.(\d+)\.(\d+)>/.exec(r.pid);
-    if (!m) throw new Error(`unexpected pid ${r.pid}`);
-    execFileSync('rabbitmqctl', ['-q', 'eval', `rabbit_networking:close_connection(list_to_pid("<0.${m[1]}.${m[2]}>"), "open race test").`]);
-    n++;
-  }
-  return n;
-}
-
 const cleanups: Array<() => void> = [];
 after(() => cleanups.forEach((c) => c()));
 
@@ -113,7 +98,7 @@ test('a connection the broker closes in the same read as open-ok is never handed
   const first = shared.acquire(user);
   first.catch(() => undefined); // asserted below, after the broker closed it
   await proxy.openOkHeld;
-  assert.equal(forceClose(clientName), 1, 'the broker had the connection open');
+  assert.equal(forceCloseRabbitConnectionsNamed(clientName, 'open race test'), 1, 'the broker had the connection open');
   await assert.rejects(first, /closed by the broker as it opened/);
   assert.equal(shared.current, undefined, 'the dead connection did not become current');
   assert.deepEqual(events, [], 'nobody was told it was up');

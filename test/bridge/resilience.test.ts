@@ -6,30 +6,11 @@
 // A real RabbitMQ restart (graceful, then kill -9) on a private node: rabbitmq-restart.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { startServer } from '../helpers/servers.js';
 import {
-  bridgeConfig, captureLogs, createStream, deleteStream, metricValue, natsConnect, publishMany, queueTotals, rabbit, readStream,
+  bridgeConfig, captureLogs, createStream, deleteStream, forceCloseRabbitConnectionsNamed, metricValue, natsConnect, publishMany, queueTotals, rabbit, readStream,
   serverKinds, startTarget, startTestBridge, streamCount, tmpDir, uid, waitFor, writeMappings, RABBIT_URL, type BridgeTarget,
 } from './helpers.js';
-
-/** Close the RabbitMQ connections whose client properties carry `name`; returns how many. */
-function closeConnectionsNamed(name: string): number {
-  const out = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties', '--formatter', 'json'], { encoding: 'utf8' });
-  const rows = JSON.parse(out) as Array<{ pid: string; client_properties: unknown }>;
-  let n = 0;
-  for (const r of rows) {
-    if (JSON.stringify(r.client_properties).includes(name)) {
-      // `rabbitmqctl close_connection` rejects the pid form list_connections prints here;
-      // the connection process is local to the node, so close it by its local pid.
-      const m = /<\d+\.(\d+)\.(\d+)>/.exec(r.pid);
-      if (!m) throw new Error(`unexpected pid ${r.pid}`);
-      execFileSync('rabbitmqctl', ['-q', 'eval', `rabbit_networking:close_connection(list_to_pid("<0.${m[1]}.${m[2]}>"), "bridge resilience test").`]);
-      n++;
-    }
-  }
-  return n;
-}
 
 async function exactlyOnce(nc: Awaited<ReturnType<typeof natsConnect>>, stream: string, n: number): Promise<void> {
   assert.equal(await streamCount(nc, stream), n, 'stream holds exactly N messages');
@@ -73,7 +54,7 @@ mappings:
       for (let k = 0; k < 3; k++) {
         const before = await streamCount(nc, stream);
         await waitFor('progress', async () => (await streamCount(nc, stream)) > before + 200, 30_000, 20);
-        assert.equal(closeConnectionsNamed(connName), 1, 'the bridge connection was found and closed');
+        assert.equal(forceCloseRabbitConnectionsNamed(connName, 'bridge resilience test'), 1, 'the bridge connection was found and closed');
       }
       await publishing;
       await waitFor('queue fully acked', async () => {
