@@ -16,9 +16,8 @@
 //     and when one succeeds every user's connectionUp() runs, so that those still waiting
 //     out a backoff take the new connection now.
 //   - The last release() closes the connection (or the one still being opened).
-//   - A connection the broker closed before its close event could be observed (closed in
-//     the same read as open-ok, seen in open(); or refused later by amqplib, reported by a
-//     user through closedUnseen()) is handled like any lost connection.
+//   - A connection the broker closed in the same read as its open-ok (its close event
+//     came before open() could listen) is refused there, never made current.
 import * as amqp from 'amqplib';
 
 /** What identifies one shared connection. */
@@ -126,14 +125,6 @@ export class SharedConnection {
     return m;
   }
 
-  /**
-   * A user found `m` unusable (amqplib refused an operation because the connection is
-   * closed) although no close event reached us: treat it as lost, once, if still current.
-   */
-  closedUnseen(m: amqp.ChannelModel, why: string): void {
-    this.onClose(m, new Error(why));
-  }
-
   private onClose(m: amqp.ChannelModel, err: Error | undefined): void {
     if (this.model !== m) return; // released, or already replaced
     this.model = undefined;
@@ -152,11 +143,6 @@ export class SharedConnection {
 function isClosed(m: amqp.ChannelModel): boolean {
   const stream = (m as unknown as { connection?: { stream?: { writableEnded?: boolean; destroyed?: boolean } } }).connection?.stream;
   return stream?.writableEnded === true || stream?.destroyed === true;
-}
-
-/** amqplib's error for an operation on a closed connection or channel. */
-export function isClosedConnectionError(e: unknown): boolean {
-  return e instanceof Error && e.name === 'IllegalOperationError';
 }
 
 /** Close a channel, ignoring that it may be closed already (amqplib then throws synchronously). */

@@ -175,9 +175,6 @@ export class ParkingPublisher {
   }
 
   private drop(): void {
-    const ch = this.ch;
-    this.ch = undefined;
-    this.chOf = undefined;
-    if (ch) void closeChannelQuietly(ch);
+    void this.close();
   }
 }

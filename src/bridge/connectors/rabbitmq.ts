@@ -24,7 +24,7 @@ import {
   type SourceSink,
   type SourceStats,
 } from '../connector.js';
-import { closeChannelQuietly, isClosedConnectionError, SharedConnection, type ConnectionUser, type SharedConnectionKey } from './rabbitmq-connection.js';
+import { closeChannelQuietly, SharedConnection, type ConnectionUser, type SharedConnectionKey } from './rabbitmq-connection.js';
 import { encodeAmqpHeaders } from './rabbitmq-headers.js';
 import { defaultParkingQueue, parkedCopy, ParkingPublisher } from './rabbitmq-parking.js';
 
@@ -204,13 +204,7 @@ class RabbitMqSource implements SourceConnector, ConnectionUser {
     let ch: amqp.Channel | undefined;
     try {
       if (this.stopping) throw new Error('source is stopping');
-      try {
-        ch = await model.createChannel();
-      } catch (e) {
-        // A closed connection that never told us: drop it so the next attempt reconnects.
-        if (isClosedConnectionError(e)) this.shared!.closedUnseen(model, (e as Error).message);
-        throw e;
-      }
+      ch = await model.createChannel();
       // Without an 'error' listener amqplib's emit would throw; 'close' follows it.
       ch.on('error', (err: Error) => this.sink?.log('warn', 'rabbitmq channel error', { error: err.message }));
       await this.declare(ch);
