@@ -2,6 +2,7 @@
 // nats-server service at 127.0.0.1:4222 or a spawned one, a spawned Tern), unique names,
 // a JetStream stream per test, RabbitMQ publishing with confirms, reading a stream back,
 // and running the bridge in-process or as a process.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -246,4 +247,16 @@ export function forceCloseRabbitConnectionsNamed(name: string, reason: string): 
   const pids = rabbitConnectionsNamed(name);
   for (const pid of pids) forceCloseRabbitConnection(pid, reason);
   return pids.length;
+}
+
+/** `${prefix}-${from}` .. `${prefix}-${from + n - 1}`: the message ids a test published. */
+export function idRange(prefix: string, from: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}-${from + i}`);
+}
+
+/** The stream holds exactly `ids` (as Nats-Msg-Id), each once. */
+export async function exactlyOnce(nc: NatsConnection, stream: string, ids: readonly string[]): Promise<void> {
+  assert.equal(await streamCount(nc, stream), ids.length, `stream ${stream} holds exactly ${ids.length} messages`);
+  const got = (await readStream(nc, stream, ids.length, 60_000)).map((m) => m.headers!.get('Nats-Msg-Id'));
+  assert.deepEqual([...new Set(got)].sort(), [...ids].sort(), `stream ${stream}: each message id once`);
 }

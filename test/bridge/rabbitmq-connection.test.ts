@@ -15,7 +15,7 @@ import type * as amqp from 'amqplib';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startServer } from '../helpers/servers.js';
 import {
-  bridgeConfig, captureLogs, createStream, deleteStream, forceCloseRabbitConnection, metricValue, natsConnect, publishMany, queueTotals, rabbit, readStream,
+  bridgeConfig, captureLogs, createStream, deleteStream, exactlyOnce, forceCloseRabbitConnection, idRange, metricValue, natsConnect, publishMany, queueTotals, rabbit, readStream,
   rabbitConnectionsNamed, serverKinds, startTarget, startTestBridge, streamCount, tmpDir, uid, waitFor, writeMappings, RABBIT_URL, type BridgeTarget, type LogCapture,
 } from './helpers.js';
 
@@ -73,16 +73,7 @@ function publishIds(ch: amqp.ConfirmChannel, queue: string, ids: readonly string
   return publishMany(ch, '', ids.length, (i) => ({ routingKey: queue, body: Buffer.from(ids[i]!), options: { messageId: ids[i]! } }));
 }
 
-function idRange(prefix: string, from: number, n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `${prefix}-${from + i}`);
-}
 
-/** The stream holds exactly `ids`, each once. */
-async function exactlyOnce(nc: NatsConnection, stream: string, ids: readonly string[]): Promise<void> {
-  assert.equal(await streamCount(nc, stream), ids.length, `stream ${stream} holds exactly ${ids.length} messages`);
-  const got = (await readStream(nc, stream, ids.length, 60_000)).map((m) => m.headers!.get('Nats-Msg-Id'));
-  assert.deepEqual([...new Set(got)].sort(), [...ids].sort(), `stream ${stream}: each message id once`);
-}
 
 async function drained(nc: NatsConnection, queues: readonly string[], streams: readonly string[], counts: readonly number[]): Promise<boolean> {
   for (let i = 0; i < queues.length; i++) {
