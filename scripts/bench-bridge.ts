@@ -11,6 +11,8 @@
 //   latency:    a paced load (RATE msg/s for SECONDS s), each body starts with the publish
 //               time; a reader on the far side (stream ordered consumer / destination queue
 //               consumer) records arrival - publish; p50 / p99 reported.
+// Every system drains queues that were left idle for BENCH_SETTLE_MS (default 2000) after the
+// fill, see fill().
 // BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults;
 // BENCH_SYSCALLS=1 also prints read/write syscalls per 1000 messages of each process.
 // The bridge runs once per target server (BENCH_TARGETS, default "tern,nats-server"): a Tern
@@ -40,6 +42,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // single consumer, so the drain is spread over several queues (lanes).
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 4);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000);
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 2000);
 const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'bridge,shovel,ackonly').split(',');
 const TARGETS = (process.env.BENCH_TARGETS ?? 'tern,nats-server').split(',') as ServerKind[];
 /** Extra x-arguments for the source queues of both systems, e.g. '{"x-queue-version":2}'. */
@@ -205,6 +208,21 @@ async function paced(ch: amqp.ConfirmChannel, queues: string[], size: number, id
   return total;
 }
 
+/**
+ * Pre-fill the source queues round-robin, then leave them idle for SETTLE_MS. A classic
+ * queue process hibernates after ~1 s without traffic, which compacts the heap the fill grew
+ * (25k queued messages: 48 MB -> 16 MB here); drained before that, every garbage collection
+ * of the queue process walks the big young heap and RabbitMQ spends ~3x the CPU per
+ * delivered message (60 vs 20 us measured with the ack-only consumer). Without the pause
+ * the result depended on how fast each system's consumer started: the ack-only consumer
+ * right away, the bridge after its process start (~0.7 s), Shovel after four rabbitmqctl
+ * calls (seconds). A backlog that a migration drains has waited far longer than that.
+ */
+async function fill(ch: amqp.ConfirmChannel, queues: readonly string[], size: number): Promise<void> {
+  await publishMany(ch, '', N, (i) => ({ routingKey: queues[i % queues.length]!, body: body(size), options: { messageId: `t-${i}` } }));
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
 async function benchBridge(size: number, target: Target): Promise<Result> {
   await warmUp(target, size);
   const nc = await natsConnect(target.url);
@@ -216,7 +234,7 @@ async function benchBridge(size: number, target: Target): Promise<Result> {
   const subj = uid('bench');
   await createStream(nc, stream, [`${subj}.>`]);
   for (const q of queues) await ch.assertQueue(q, { durable: true, arguments: QUEUE_ARGS });
-  await publishMany(ch, '', N, (i) => ({ routingKey: queues[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
+  await fill(ch, queues, size);
   const mappings = queues.map((q, i) => `  - { name: bench${i}, source: { connection: rabbit, queue: ${q} }, target: { subject: "${subj}.m", stream: ${stream} }, dedup: { missing: none } }`);
   const dir = writeMappings(`mappings:\n${mappings.join('\n')}\n`);
   const cfgFile = join(tmpDir('bench-bridge-'), 'bridge.yaml');
@@ -261,7 +279,7 @@ async function benchShovel(size: number): Promise<Result> {
   const names = srcs.map((_, i) => `${base}-shovel-${i}`);
   for (const q of srcs) await ch.assertQueue(q, { durable: true, arguments: QUEUE_ARGS });
   await ch.assertQueue(dst, { durable: true });
-  await publishMany(ch, '', N, (i) => ({ routingKey: srcs[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
+  await fill(ch, srcs, size);
   const meter = cpuMeter({ rabbitmq: RABBIT_PID });
   srcs.forEach((src, i) => {
     const def = { 'src-protocol': 'amqp091', 'src-uri': 'amqp://', 'src-queue': src, 'dest-protocol': 'amqp091', 'dest-uri': 'amqp://', 'dest-queue': dst, 'ack-mode': 'on-confirm', 'src-prefetch-count': WINDOW };
@@ -301,7 +319,7 @@ async function benchAckOnly(size: number): Promise<Result> {
   const base = uid('bench.ackonly');
   const queues = Array.from({ length: QUEUES }, (_, i) => `${base}.${i}`);
   for (const q of queues) await ch.assertQueue(q, { durable: true, arguments: QUEUE_ARGS });
-  await publishMany(ch, '', N, (i) => ({ routingKey: queues[i % QUEUES]!, body: body(size), options: { messageId: `t-${i}` } }));
+  await fill(ch, queues, size);
   const meter = cpuMeter({ rabbitmq: RABBIT_PID });
   let got = 0;
   let t0 = 0;
