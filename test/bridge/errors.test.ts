@@ -97,6 +97,9 @@ mappings:
       assert.equal(poison.headers!.get('Bridge-Attempts'), '3');
       assert.match(poison.headers!.get('Bridge-Error'), /JetStream rejected the message: .*(size|maximum)/i);
       assert.equal(poison.headers!.get('Bridge-Source-queue'), queue);
+      assert.equal(poison.headers!.get('Bridge-Source-routingKey'), queue);
+      assert.equal(poison.headers!.get('Bridge-Source-deliveryTag'), '4', 'the 4th delivery on the channel');
+      assert.equal(poison.headers!.get('Bridge-Source-messageId'), 'p-3');
       assert.equal(poison.data.length, 5000, 'the poison body is kept');
       const big = byId.get('p-6')!;
       assert.equal(big.headers!.get('Bridge-Error-Reason'), 'oversize');

@@ -93,26 +93,30 @@ function headerName(k: string): string {
   return n;
 }
 
+// Entries are collected in a scratch array and copied out at their exact count: an array
+// grown by push() keeps ~17 empty slots, and the engine holds every in-flight message's entries.
+const scratch: HeaderEntry[] = [];
+
 /** All properties and headers of a delivery as NATS header entries. */
 export function encodeAmqpHeaders(
   properties: Partial<Record<AmqpPropertyName, unknown>> & { headers?: Record<string, unknown> | undefined },
   fields: { exchange: string; routingKey: string },
 ): HeaderEntry[] {
-  const out: HeaderEntry[] = [
-    ['Amqp-Exchange', encodeHeaderValue(fields.exchange)],
-    ['Amqp-Routing-Key', encodeHeaderValue(fields.routingKey)],
-  ];
+  const out = scratch;
+  out[0] = ['Amqp-Exchange', encodeHeaderValue(fields.exchange)];
+  out[1] = ['Amqp-Routing-Key', encodeHeaderValue(fields.routingKey)];
+  let n = 2;
   for (let i = 0; i < PROPERTY_LIST.length; i++) {
     const [prop, header] = PROPERTY_LIST[i]!;
     const v = properties[prop];
-    if (v !== undefined && v !== null) out.push([header, typeof v === 'number' ? String(v) : encodeHeaderValue(v)]);
+    if (v !== undefined && v !== null) out[n++] = [header, typeof v === 'number' ? String(v) : encodeHeaderValue(v)];
   }
   const headers = properties.headers;
   if (headers) {
     for (const k in headers) {
       const v = headers[k];
-      if (v !== undefined) out.push([headerName(k), encodeHeaderValue(v)]);
+      if (v !== undefined) out[n++] = [headerName(k), encodeHeaderValue(v)];
     }
   }
-  return out;
+  return out.slice(0, n);
 }

@@ -32,6 +32,14 @@ export function defaultParkingQueue(mappingName: string): string {
   return `tern-bridge.parked.${mappingName}`;
 }
 
+/** What parking needs of a delivery. */
+export interface ParkSource {
+  readonly content: Buffer;
+  readonly properties: amqp.MessageProperties;
+  readonly exchange: string;
+  readonly routingKey: string;
+}
+
 /**
  * The copy to publish: the same body and properties, plus the x-tern-bridge-* headers.
  * Three properties are changed on purpose, the original value kept in a header:
@@ -42,7 +50,7 @@ export function defaultParkingQueue(mappingName: string): string {
  * clusterId cannot be published by amqplib at all, so it is kept as a header too.
  */
 export function parkedCopy(
-  raw: amqp.ConsumeMessage,
+  raw: ParkSource,
   req: ParkRequest,
   sourceQueue: string,
   loginUser: string,
@@ -53,8 +61,8 @@ export function parkedCopy(
   headers[PARK_HEADERS.mapping] = req.mapping;
   if (req.targetSubject !== undefined) headers[PARK_HEADERS.targetSubject] = req.targetSubject;
   headers[PARK_HEADERS.sourceQueue] = sourceQueue;
-  headers[PARK_HEADERS.sourceExchange] = raw.fields.exchange;
-  headers[PARK_HEADERS.sourceRoutingKey] = raw.fields.routingKey;
+  headers[PARK_HEADERS.sourceExchange] = raw.exchange;
+  headers[PARK_HEADERS.sourceRoutingKey] = raw.routingKey;
   if (p.deliveryMode !== 2) headers[PARK_HEADERS.deliveryMode] = p.deliveryMode ?? 'unset';
   if (p.expiration !== undefined && p.expiration !== null) headers[PARK_HEADERS.expiration] = String(p.expiration);
   const keepUser = p.userId === undefined || p.userId === null || p.userId === loginUser;

@@ -26,7 +26,7 @@ import {
 } from '../connector.js';
 import { closeChannelQuietly, SharedConnection, type ConnectionUser, type SharedConnectionKey } from './rabbitmq-connection.js';
 import { encodeAmqpHeaders } from './rabbitmq-headers.js';
-import { defaultParkingQueue, parkedCopy, ParkingPublisher } from './rabbitmq-parking.js';
+import { defaultParkingQueue, parkedCopy, ParkingPublisher, type ParkSource } from './rabbitmq-parking.js';
 
 export interface RabbitConnection {
   readonly url: string;
@@ -83,11 +83,15 @@ function redact(url: string): string {
   }
 }
 
-/** A delivery with what ack() needs: the channel generation and the amqplib message. */
-class AmqpMessage implements SourceMessage {
+/**
+ * A delivery as the engine holds it until its ack. It keeps only what ack(), coordinates and
+ * parking read, not amqplib's message: thousands are in flight, and every byte they retain
+ * is copied by each young-generation GC they live through.
+ */
+class AmqpMessage implements SourceMessage, ParkSource {
   constructor(
     readonly lane: string,
-    readonly body: Uint8Array,
+    readonly body: Buffer,
     readonly headers: SourceMessage['headers'],
     readonly tokens: SourceMessage['tokens'],
     readonly queue: string,
@@ -96,15 +100,26 @@ class AmqpMessage implements SourceMessage {
     readonly redelivered: boolean,
     readonly size: number,
     readonly generation: number,
-    readonly raw: amqp.ConsumeMessage,
+    readonly deliveryTag: number,
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly properties: amqp.MessageProperties,
   ) {}
+
+  get content(): Buffer {
+    return this.body;
+  }
 
   /** Built on demand: only dead letters and logs read it. */
   get coordinates(): SourceMessage['coordinates'] {
-    const f = this.raw.fields;
     const id = this.tokens['messageId'];
-    return { queue: this.queue, exchange: f.exchange, routingKey: f.routingKey, deliveryTag: String(f.deliveryTag), ...(id ? { messageId: id } : {}) };
+    return { queue: this.queue, exchange: this.exchange, routingKey: this.routingKey, deliveryTag: String(this.deliveryTag), ...(id ? { messageId: id } : {}) };
   }
+}
+
+/** amqplib's ack(message, allUpTo) reads only message.fields.deliveryTag (channel_model.js). */
+function ackHandle(deliveryTag: number): amqp.Message {
+  return { fields: { deliveryTag } } as amqp.Message;
 }
 
 class RabbitMqSource implements SourceConnector, ConnectionUser {
@@ -152,7 +167,7 @@ class RabbitMqSource implements SourceConnector, ConnectionUser {
   async park(msg: SourceMessage, req: ParkRequest): Promise<ParkedLocation> {
     const conn = this.shared?.current;
     if (!conn) throw new Error(`cannot park the message in queue "${this.parking.queue}" (mapping "${this.ctx.mappingName}"): not connected to RabbitMQ`);
-    const { content, options } = parkedCopy((msg as AmqpMessage).raw, req, this.queue, this.loginUser);
+    const { content, options } = parkedCopy(msg as AmqpMessage, req, this.queue, this.loginUser);
     return this.parking.park(conn, content, options);
   }
 
@@ -328,7 +343,7 @@ class RabbitMqSource implements SourceConnector, ConnectionUser {
     const m = upTo as AmqpMessage;
     if (m.generation !== this.generation || !this.ch) return; // stale: the broker redelivers it
     try {
-      this.ch.ack(m.raw, true);
+      this.ch.ack(ackHandle(m.deliveryTag), true);
     } catch (e) {
       this.sink?.log('warn', 'rabbitmq ack failed', { error: (e as Error).message });
     }
@@ -417,7 +432,7 @@ function toSourceMessage(m: amqp.ConsumeMessage, lane: string, queue: string, ge
   const headers = encodeAmqpHeaders(p as Parameters<typeof encodeAmqpHeaders>[0], f);
   let size = m.content.length;
   for (let i = 0; i < headers.length; i++) size += headers[i]![0].length + headers[i]![1].length + 4;
-  return new AmqpMessage(lane, m.content, headers, tokens, queue, typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined, Date.now(), f.redelivered, size, gen, m);
+  return new AmqpMessage(lane, m.content, headers, tokens, queue, typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined, Date.now(), f.redelivered, size, gen, f.deliveryTag, f.exchange, f.routingKey, p);
 }
 
 function parseSource(block: Record<string, unknown>): RabbitSource {
