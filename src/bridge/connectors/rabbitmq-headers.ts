@@ -96,6 +96,20 @@ function headerName(k: string): string {
 // Entries are collected in a scratch array and copied out at their exact count: an array
 // grown by push() keeps ~17 empty slots, and the engine holds every in-flight message's entries.
 const scratch: HeaderEntry[] = [];
+// Most (name, value) pairs repeat on every delivery of a queue (exchange, routing key,
+// delivery mode, content type...). Entries are immutable, so each fixed slot reuses its
+// last one when the value is the same instead of allocating a new pair per message.
+const EXCHANGE_SLOT = PROPERTY_LIST.length;
+const ROUTING_KEY_SLOT = PROPERTY_LIST.length + 1;
+const lastEntry: Array<HeaderEntry | undefined> = new Array<HeaderEntry | undefined>(PROPERTY_LIST.length + 2).fill(undefined);
+
+function entry(slot: number, name: string, value: string): HeaderEntry {
+  const last = lastEntry[slot];
+  if (last !== undefined && last[1] === value) return last;
+  const e: HeaderEntry = [name, value];
+  lastEntry[slot] = e;
+  return e;
+}
 
 /** All properties and headers of a delivery as NATS header entries. */
 export function encodeAmqpHeaders(
@@ -103,13 +117,13 @@ export function encodeAmqpHeaders(
   fields: { exchange: string; routingKey: string },
 ): HeaderEntry[] {
   const out = scratch;
-  out[0] = ['Amqp-Exchange', encodeHeaderValue(fields.exchange)];
-  out[1] = ['Amqp-Routing-Key', encodeHeaderValue(fields.routingKey)];
+  out[0] = entry(EXCHANGE_SLOT, 'Amqp-Exchange', encodeHeaderValue(fields.exchange));
+  out[1] = entry(ROUTING_KEY_SLOT, 'Amqp-Routing-Key', encodeHeaderValue(fields.routingKey));
   let n = 2;
   for (let i = 0; i < PROPERTY_LIST.length; i++) {
     const [prop, header] = PROPERTY_LIST[i]!;
     const v = properties[prop];
-    if (v !== undefined && v !== null) out[n++] = [header, typeof v === 'number' ? String(v) : encodeHeaderValue(v)];
+    if (v !== undefined && v !== null) out[n++] = entry(i, header, typeof v === 'number' ? String(v) : encodeHeaderValue(v));
   }
   const headers = properties.headers;
   if (headers) {
