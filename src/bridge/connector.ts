@@ -46,9 +46,12 @@ export type ConnectorKind = 'rabbitmq' | 'kafka';
  *   kafka:    topic, partition, offset, key (UTF-8, or base64 when not valid UTF-8), timestamp
  * `{rk.N}` (0-based routing-key segments) is derived by the mapping layer from routingKey;
  * `{header.NAME}` is looked up in SourceMessage.headers. A token that a message lacks
- * (e.g. no message-id) is absent from the object, not an empty string.
+ * (e.g. no message-id) reads as undefined, not an empty string. A connector may serve them
+ * from getters (read only when a template asks) instead of a plain object.
  */
-export type MessageTokens = Readonly<Record<string, string>>;
+export interface MessageTokens {
+  readonly [name: string]: string | undefined;
+}
 
 /** One header as it will appear on the NATS message. Repeated names are allowed (multi-value). */
 export type HeaderEntry = readonly [name: string, value: string];

@@ -16,6 +16,7 @@ import * as amqp from 'amqplib';
 import {
   ConnectorConfigError,
   type ConnectorDefinition,
+  type MessageTokens,
   type ParkedLocation,
   type ParkRequest,
   type SourceConnector,
@@ -84,16 +85,17 @@ function redact(url: string): string {
 }
 
 /**
- * A delivery as the engine holds it until its ack. It keeps only what ack(), coordinates and
- * parking read, not amqplib's message: thousands are in flight, and every byte they retain
- * is copied by each young-generation GC they live through.
+ * A delivery as the engine holds it until its ack. It keeps only what ack(), coordinates,
+ * tokens and parking read, not amqplib's message: thousands are in flight, and every byte
+ * they retain is copied by each young-generation GC they live through.
  */
 class AmqpMessage implements SourceMessage, ParkSource {
+  readonly tokens: AmqpTokens = new AmqpTokens(this);
+
   constructor(
     readonly lane: string,
     readonly body: Buffer,
     readonly headers: SourceMessage['headers'],
-    readonly tokens: SourceMessage['tokens'],
     readonly queue: string,
     readonly sourceTimestamp: number | undefined,
     readonly receivedAt: number,
@@ -112,8 +114,41 @@ class AmqpMessage implements SourceMessage, ParkSource {
 
   /** Built on demand: only dead letters and logs read it. */
   get coordinates(): SourceMessage['coordinates'] {
-    const id = this.tokens['messageId'];
+    const id = this.tokens.messageId;
     return { queue: this.queue, exchange: this.exchange, routingKey: this.routingKey, deliveryTag: String(this.deliveryTag), ...(id ? { messageId: id } : {}) };
+  }
+}
+
+const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * A delivery's template tokens, read from it when a template asks: no object of strings (and
+ * no String(deliveryTag)) per message. The names are rabbitmqConnector.tokens().
+ */
+class AmqpTokens implements MessageTokens {
+  readonly [name: string]: string | undefined;
+  readonly #m: AmqpMessage;
+
+  constructor(m: AmqpMessage) {
+    this.#m = m;
+  }
+  get routingKey(): string {
+    return this.#m.routingKey;
+  }
+  get exchange(): string {
+    return this.#m.exchange;
+  }
+  get queue(): string {
+    return this.#m.queue;
+  }
+  get deliveryTag(): string {
+    return String(this.#m.deliveryTag);
+  }
+  get messageId(): string | undefined {
+    return nonEmpty(this.#m.properties.messageId);
+  }
+  get correlationId(): string | undefined {
+    return nonEmpty(this.#m.properties.correlationId);
   }
 }
 
@@ -421,18 +456,10 @@ class RabbitMqSource implements SourceConnector, ConnectionUser {
 function toSourceMessage(m: amqp.ConsumeMessage, lane: string, queue: string, gen: number): AmqpMessage {
   const p = m.properties;
   const f = m.fields;
-  const tokens: Record<string, string> = {
-    routingKey: f.routingKey,
-    exchange: f.exchange,
-    queue,
-    deliveryTag: String(f.deliveryTag),
-  };
-  if (typeof p.messageId === 'string' && p.messageId !== '') tokens['messageId'] = p.messageId;
-  if (typeof p.correlationId === 'string' && p.correlationId !== '') tokens['correlationId'] = p.correlationId;
   const headers = encodeAmqpHeaders(p as Parameters<typeof encodeAmqpHeaders>[0], f);
   let size = m.content.length;
   for (let i = 0; i < headers.length; i++) size += headers[i]![0].length + headers[i]![1].length + 4;
-  return new AmqpMessage(lane, m.content, headers, tokens, queue, typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined, Date.now(), f.redelivered, size, gen, f.deliveryTag, f.exchange, f.routingKey, p);
+  return new AmqpMessage(lane, m.content, headers, queue, typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined, Date.now(), f.redelivered, size, gen, f.deliveryTag, f.exchange, f.routingKey, p);
 }
 
 function parseSource(block: Record<string, unknown>): RabbitSource {
