@@ -73,8 +73,6 @@ function publishIds(ch: amqp.ConfirmChannel, queue: string, ids: readonly string
   return publishMany(ch, '', ids.length, (i) => ({ routingKey: queue, body: Buffer.from(ids[i]!), options: { messageId: ids[i]! } }));
 }
 
-
-
 async function drained(nc: NatsConnection, queues: readonly string[], streams: readonly string[], counts: readonly number[]): Promise<boolean> {
   for (let i = 0; i < queues.length; i++) {
     const t = await queueTotals(queues[i]!);

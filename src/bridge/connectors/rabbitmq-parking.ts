@@ -34,7 +34,7 @@ export function defaultParkingQueue(mappingName: string): string {
 
 /** What parking needs of a delivery. */
 export interface ParkSource {
-  readonly content: Buffer;
+  readonly body: Buffer;
   readonly properties: amqp.MessageProperties;
   readonly exchange: string;
   readonly routingKey: string;
@@ -83,7 +83,7 @@ export function parkedCopy(
     appId: p.appId,
     ...(keepUser && p.userId !== undefined && p.userId !== null ? { userId: String(p.userId) } : {}),
   };
-  return { content: raw.content, options };
+  return { content: raw.body, options };
 }
 
 /** Publishes parked copies to one queue over a confirm channel on the source's connection. */

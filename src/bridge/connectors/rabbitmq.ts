@@ -108,10 +108,6 @@ class AmqpMessage implements SourceMessage, ParkSource {
     readonly properties: amqp.MessageProperties,
   ) {}
 
-  get content(): Buffer {
-    return this.body;
-  }
-
   /** Built on demand: only dead letters and logs read it. */
   get coordinates(): SourceMessage['coordinates'] {
     const id = this.tokens.messageId;
