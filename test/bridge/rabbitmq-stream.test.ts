@@ -61,6 +61,7 @@ mappings:
     source: { connection: rabbit, queue: ${queue} }
     target: { subject: "${subj}.{queue}", stream: ${stream} }
     dedup: { missing: hash }
+    headers: { add: { Tok-Exchange: "{exchange}", Tok-Routing-Key: "{routingKey}", Tok-Correlation-Id: "{correlationId}", Tok-Delivery-Tag: "{deliveryTag}" } }
 `);
     const bridge = await startTestBridge(bridgeConfig(dir, {}, target.url));
     try {
@@ -90,6 +91,11 @@ mappings:
         assert.deepEqual(decodeHeaderValue(h.get('Amqp-Header-x-nested')), { a: [1, 'two'] });
         assert.equal(decodeHeaderValue(h.get('Amqp-Header-x-multi%0Aline')), 'a\nb');
         assert.equal(m.subject, `${subj}.${queue.replace('.', '%2E')}`);
+        assert.deepEqual(
+          [h.get('Tok-Exchange'), h.get('Tok-Routing-Key'), h.get('Tok-Correlation-Id'), h.get('Tok-Delivery-Tag')],
+          ['', queue, `c-${i}`, String(i + 1)],
+          `message ${i}: template tokens`,
+        );
       }
       assert.equal(await metricValue(bridge, 'tern_bridge_duplicates_dropped_total'), 0);
       await waitFor('queue fully acked', async () => {
