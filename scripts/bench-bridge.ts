@@ -14,13 +14,15 @@
 // Every system drains queues that were left idle for BENCH_SETTLE_MS (default 2000) after the
 // fill, see fill().
 // BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults;
-// BENCH_SYSCALLS=1 also prints read/write syscalls per 1000 messages of each process.
+// BENCH_SYSCALLS=1 also prints read/write syscalls per 1000 messages of each process;
+// BENCH_TRACE=1 prints each drain's rate per 250 ms (ramp-up, stalls).
 // The bridge runs once per target server (BENCH_TARGETS, default "tern,nats-server"): a Tern
 // started here with JetStream on a temporary store (the product's own target; warmed up with
 // N/5 JetStream publishes first, see warmUp), and the reference nats-server service at NATS_URL.
 // The third system is the ceiling: an amqplib consumer that only acks (see benchAckOnly).
 // For A/B work: BENCH_SYSTEMS=bridge skips Shovel and the ceiling; BENCH_BRIDGE_MAIN runs another build's
-// main.js; BENCH_BRIDGE_NODE_ARGS (space separated, e.g. "--cpu-prof") go to the bridge's node.
+// main.js; BENCH_BRIDGE_NODE_ARGS (space separated, e.g. "--cpu-prof") go to the bridge's node;
+// BENCH_TERN_NODE_ARGS likewise to the Tern target's.
 // The bridge runs as its own process (`node dist/src/cli/main.js bridge`), like in production.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +51,7 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'tern,nats-server').split(',') as 
 const QUEUE_ARGS = JSON.parse(process.env.BENCH_QUEUE_ARGS ?? '{}') as Record<string, unknown>;
 const BRIDGE_MAIN = process.env.BENCH_BRIDGE_MAIN || undefined;
 const BRIDGE_NODE_ARGS = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const TERN_NODE_ARGS = (process.env.BENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 interface Result {
   system: string;
@@ -154,7 +157,7 @@ async function warmUp(target: Target, size: number): Promise<void> {
 
 async function startTarget(kind: ServerKind): Promise<Target> {
   if (kind === 'nats-server') return { kind, url: NATS_URL, pid: NATS_PID, stop: async () => undefined };
-  const s = await startTern({ args: ['-js', '-sd', tmpDir('bench-bridge-tern-')] });
+  const s = await startTern({ args: ['-js', '-sd', tmpDir('bench-bridge-tern-')], nodeArgs: TERN_NODE_ARGS });
   return { kind, url: s.url, pid: s.pid, stop: () => s.stop() };
 }
 
@@ -170,6 +173,7 @@ async function pollUntil(what: string, cond: () => Promise<boolean>): Promise<vo
 async function timeDrain(what: string, count: () => Promise<number>, meter: { start(): void; perMessage(n: number): Record<string, number> }): Promise<{ seconds: number; cpu: Record<string, number>; load: string }> {
   let t0 = 0;
   let load = '';
+  const trace: Array<[number, number]> = [];
   await pollUntil(what, async () => {
     const c = await count();
     if (c > 0 && t0 === 0) {
@@ -177,8 +181,18 @@ async function timeDrain(what: string, count: () => Promise<number>, meter: { st
       meter.start();
       load = loadavg();
     }
+    if (process.env.BENCH_TRACE && c > 0) trace.push([Date.now() - t0, c]);
     return c >= N;
   });
+  if (process.env.BENCH_TRACE) {
+    let last: [number, number] = [0, 0];
+    const line: string[] = [];
+    for (const p of trace) if (p[0] - last[0] >= 250 || p === trace[trace.length - 1]) {
+      line.push(`${p[0]}ms:${Math.round(((p[1] - last[1]) / (p[0] - last[0])) * 1000)}`);
+      last = p;
+    }
+    console.error(`${what} rate by 250 ms: ${line.join(' ')}`);
+  }
   return { seconds: (Date.now() - t0) / 1000, cpu: meter.perMessage(N), load };
 }
 

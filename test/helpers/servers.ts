@@ -50,10 +50,12 @@ export interface StartOptions {
   /** ms to wait for the ports file. */
   timeout?: number;
   cwd?: string;
+  /** Options for Tern's node itself (e.g. --cpu-prof); ignored for nats-server. */
+  nodeArgs?: string[];
 }
 
-function command(kind: ServerKind): { cmd: string; argv: string[] } {
-  if (kind === 'tern') return { cmd: process.execPath, argv: [TERN_MAIN, 'server'] };
+function command(kind: ServerKind, nodeArgs: string[]): { cmd: string; argv: string[] } {
+  if (kind === 'tern') return { cmd: process.execPath, argv: [...nodeArgs, TERN_MAIN, 'server'] };
   return { cmd: NATS_SERVER_BIN, argv: [] };
 }
 
@@ -63,7 +65,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   if (!args.includes('-a') && !args.includes('--addr') && !args.includes('-c')) args.push('-a', '127.0.0.1');
   if (!args.includes('-p') && !args.includes('--port') && !args.includes('-c')) args.push('-p', '-1');
   args.push('--ports_file_dir', dir);
-  const { cmd, argv } = command(kind);
+  const { cmd, argv } = command(kind, opts.nodeArgs ?? []);
   const proc = spawn(cmd, [...argv, ...args], {
     env: { ...process.env, ...opts.env },
     cwd: opts.cwd ?? REPO_ROOT,
