@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_RESULT, Sublist, SublistError, type SublistEntry, type SublistMatch } from '../../src/server/sublist.js';
+import { EMPTY_RESULT, isUncachedSubject, Sublist, SublistError, type SublistEntry, type SublistMatch } from '../../src/server/sublist.js';
 import { prng as rng } from '../helpers/prng.js';
 
 interface Sub extends SublistEntry {
@@ -433,4 +433,20 @@ test('randomized: trie + cache agree with brute force through inserts and remove
   assert.equal(sl.count, 0);
   assert.equal(sl.numNodes, 0, `seed=${seed}: trie fully pruned`);
   for (const s of subjects.slice(0, 200)) assert.equal(sl.match(s), EMPTY_RESULT, msg(s));
+});
+
+test('request replies (_INBOX.<id>.<token>) bypass the cache; a bare _INBOX.<id> is cached', () => {
+  const sl = new Sublist<Sub>();
+  const mux = sub('_INBOX.abc.*');
+  const deliver = sub('_INBOX.xyz');
+  sl.insert(mux);
+  sl.insert(deliver);
+  for (let i = 0; i < 2000; i++) assert.deepEqual(sl.match(`_INBOX.abc.${i}`).psubs, [mux]);
+  assert.equal(sl.stats().numCache, 0);
+  assert.deepEqual(sl.match('_INBOX.xyz').psubs, [deliver]);
+  assert.equal(sl.stats().numCache, 1);
+  assert.ok(isUncachedSubject('_INBOX.abc.1'));
+  assert.ok(!isUncachedSubject('_INBOX.abc'));
+  assert.ok(!isUncachedSubject('_INBOXES.a.b'));
+  assert.ok(!isUncachedSubject('_inbox.a.b'));
 });
