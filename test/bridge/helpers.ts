@@ -152,13 +152,22 @@ export async function queueTotals(queue: string): Promise<{ messages: number; un
   return { messages: row.messages, unacked: row.messages_unacknowledged };
 }
 
-export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000, stepMs = 100): Promise<void> {
+/** Poll cond until it holds; on timeout the error carries `detail()` (the state to debug from). */
+export async function waitFor(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  stepMs = 100,
+  detail?: () => Promise<string> | string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, stepMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  let state = '';
+  if (detail) state = '\n' + (await Promise.resolve().then(detail).catch((e: Error) => `(detail failed: ${e.message})`));
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state}`);
 }
 
 export function tmpDir(prefix: string): string {

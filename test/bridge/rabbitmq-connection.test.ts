@@ -73,6 +73,17 @@ function publishIds(ch: amqp.ConfirmChannel, queue: string, ids: readonly string
   return publishMany(ch, '', ids.length, (i) => ({ routingKey: queue, body: Buffer.from(ids[i]!), options: { messageId: ids[i]! } }));
 }
 
+/** What a stalled drain looks like: per mapping the queue (and unacked) and stream counts, channels, last logs. */
+async function state(nc: NatsConnection, three: Three, pid: string, logs: LogCapture): Promise<string> {
+  const rows: string[] = [];
+  for (let i = 0; i < three.queues.length; i++) {
+    const t = await queueTotals(three.queues[i]!);
+    rows.push(`${three.names[i]}: queue ${t.messages} (unacked ${t.unacked}), stream ${await streamCount(nc, three.streams[i]!)}`);
+  }
+  rows.push(`channel consumers ${JSON.stringify(channelConsumers(pid))}`, ...logs.lines.slice(-20));
+  return rows.join('\n');
+}
+
 async function drained(nc: NatsConnection, queues: readonly string[], streams: readonly string[], counts: readonly number[]): Promise<boolean> {
   for (let i = 0; i < queues.length; i++) {
     const t = await queueTotals(queues[i]!);
@@ -226,7 +237,7 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
       for (const m of three.names) assert.ok(logged(logs, 'paused too long: closing the channel so RabbitMQ requeues unacked messages', m) >= 1, `${m} closed its channel`);
       server = await startServer(kind, { args: ['-js', '-sd', storeDir, '-p', String(port)] });
       nc3 = await natsConnect(server.url);
-      await waitFor('all queues drained', () => drained(nc3!, three.queues, three.streams, [N, N, N]), 60_000, 250);
+      await waitFor('all queues drained', () => drained(nc3!, three.queues, three.streams, [N, N, N]), 60_000, 250, () => state(nc3!, three, pid, logs));
       for (let i = 0; i < 3; i++) await exactlyOnce(nc3, three.streams[i]!, idRange(three.names[i]!, 0, N));
       assert.deepEqual(rabbitConnectionsNamed(three.connName), [pid], 'still the same connection');
       assert.deepEqual(channelConsumers(pid), [1, 1, 1], 'three consuming channels again');
