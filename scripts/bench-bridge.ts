@@ -128,7 +128,8 @@ interface Target {
 /**
  * A Tern started for the run is warmed up first, like the long-running nats-server service it
  * is compared with (and like bench:compare's servers): N/5 JetStream publishes of the run's
- * size with the bridge's header shape and a Nats-Msg-Id each, into a stream deleted after.
+ * size with the bridge's header shape and a Nats-Msg-Id each, into a stream deleted after,
+ * read back once by a consumer.
  */
 async function warmUp(target: Target, size: number): Promise<void> {
   if (target.kind !== 'tern') return;
@@ -151,6 +152,13 @@ async function warmUp(target: Target, size: number): Promise<void> {
     }
     await Promise.all(batch);
   }
+  // And read them back the way the latency phase reads its stream: a cold consumer path
+  // (interpreted code for the first second or so) otherwise shows as a p99 of 80-300 ms.
+  const consumer = await js.consumers.get(stream, { opt_start_seq: 1 });
+  const iter = await consumer.consume({ max_messages: 2000 });
+  let read = 0;
+  for await (const _m of iter) if (++read >= n) break;
+  await iter.close().catch(() => undefined);
   await deleteStream(nc, stream);
   await nc.close();
 }
