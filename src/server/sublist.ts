@@ -167,15 +167,21 @@ function makeResult<T>(psubs: readonly T[], qsubs: readonly (readonly T[])[], qu
   return Object.freeze({ psubs: Object.freeze(psubs), qsubs: Object.freeze(qsubs), queues: Object.freeze(queues) });
 }
 
-/** Accumulates one trie walk; allocated once per cache miss. */
+/**
+ * Accumulates one trie walk; allocated once per cache miss. Arrays are made only when
+ * something matched (most walks find one plain subscription and no queue group).
+ */
 class Collector<T> {
-  psubs: T[] = [];
-  qsubs: T[][] = [];
-  queues: string[] = [];
+  psubs: T[] | null = null;
+  qsubs: T[][] | null = null;
+  queues: string[] | null = null;
   private index: Map<string, T[]> | null = null;
 
   addNode(n: Node<T>): void {
-    if (n.psubs !== null) for (const s of n.psubs) this.psubs.push(s);
+    if (n.psubs !== null && n.psubs.size > 0) {
+      const out = (this.psubs ??= []);
+      for (const s of n.psubs) out.push(s);
+    }
     if (n.qsubs !== null) {
       for (const [name, members] of n.qsubs) {
         this.index ??= new Map();
@@ -183,17 +189,25 @@ class Collector<T> {
         if (group === undefined) {
           group = [];
           this.index.set(name, group);
-          this.qsubs.push(group);
-          this.queues.push(name);
+          (this.qsubs ??= []).push(group);
+          (this.queues ??= []).push(name);
         }
         for (const s of members) group.push(s);
       }
     }
   }
 
-  result(): SublistMatch<T> {
-    for (const g of this.qsubs) Object.freeze(g);
-    return makeResult(this.psubs, this.qsubs, this.queues);
+  /**
+   * The match. A result that goes into the cache is shared and frozen; one for an uncached
+   * subject (unique per message) is used once and dropped, so freezing it is pure cost.
+   */
+  result(shared: boolean): SublistMatch<T> {
+    const psubs: readonly T[] = this.psubs ?? EMPTY_ARRAY;
+    const qsubs: readonly (readonly T[])[] = this.qsubs ?? EMPTY_ARRAY;
+    const queues: readonly string[] = this.queues ?? EMPTY_ARRAY;
+    if (!shared) return psubs.length === 0 && qsubs.length === 0 ? EMPTY_RESULT : { psubs, qsubs, queues };
+    for (const g of qsubs) Object.freeze(g);
+    return makeResult(psubs, qsubs, queues);
   }
 }
 
@@ -365,7 +379,7 @@ export class Sublist<T extends SublistEntry> {
     if (hasEmptyToken(subject)) return EMPTY_RESULT;
     const acc = new Collector<T>();
     this.collect(this.root, subject, 0, acc);
-    const result = acc.result();
+    const result = acc.result(cache !== null);
     if (cache !== null) {
       cache.set(subject, result);
       if (cache.size > this.cacheMax) this.sweepCache(cache);
