@@ -25,7 +25,7 @@ import {
   type StreamStore,
 } from './store/mod.js';
 import { subjectMatchesFilter } from '../server/subject.js';
-import { appendHeaders, statusHeader } from '../protocol/headers.js';
+import { appendHeaders, scanPublishHeaders, statusHeader, type PublishHeaders } from '../protocol/headers.js';
 import type { Consumer } from './consumer.js';
 
 export interface StreamHost {
@@ -49,7 +49,8 @@ export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
   };
 }
 
-const EXPECTED_PREFIX = Buffer.from('\r\nNats-Expected-', 'latin1');
+// Read synchronously at the top of processInbound, before anything can re-enter it.
+const publishScan: PublishHeaders = { msgId: undefined, expected: false };
 // PubAck bodies are written here and copied by publish before the next one is built.
 let ackScratch = Buffer.allocUnsafe(256);
 
@@ -158,13 +159,15 @@ export class Stream {
     }
     let msgId: string | undefined;
     if (hdr !== null) {
-      // The Nats-Expected-* headers are rare: one search decides whether to look for them.
-      const expected = hdr.indexOf(EXPECTED_PREFIX) !== -1;
+      // One pass finds Nats-Msg-Id and tells whether the rare Nats-Expected-* headers are there.
+      const scan = publishScan;
+      scanPublishHeaders(hdr, scan);
+      const expected = scan.expected;
       if (expected) {
         const expStream = findHeader(hdr, NATS_EXPECTED_STREAM);
         if (expStream !== undefined && expStream !== cfg.name) return fail(JsErr.streamNotMatch());
       }
-      msgId = findHeader(hdr, NATS_MSG_ID);
+      msgId = scan.msgId;
       if (msgId === '') msgId = undefined;
       if (msgId !== undefined) {
         const dupSeq = this.dedup.lookup(msgId);

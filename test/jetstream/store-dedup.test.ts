@@ -16,6 +16,7 @@ import {
 } from '../../src/jetstream/store/mod.js';
 import { IdTable } from '../../src/jetstream/store/id-table.js';
 import { prng } from '../helpers/prng.js';
+import { scanPublishHeaders, type PublishHeaders } from '../../src/protocol/headers.js';
 import { tempDir } from './store-helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -43,6 +44,30 @@ describe('header blocks', () => {
     assert.equal(findHeader(Buffer.from('NATS/1.0\r\nNats-Msg-Id:abc\r\n\r\n'), NATS_MSG_ID), 'abc');
     assert.equal(findHeader(Buffer.from('NATS/1.0\r\nA: 1\r\nNats-Msg-Id:   spaced value\r\n\r\n'), NATS_MSG_ID), 'spaced value');
     assert.equal(findHeader(Buffer.from('NATS/1.0\r\nX-Nats-Msg-Id: no\r\n\r\n'), NATS_MSG_ID), undefined);
+  });
+
+  it('scanPublishHeaders finds what findHeader finds, in random blocks built from tricky pieces', () => {
+    const pieces = [
+      'Nats-Msg-Id: a1', 'Nats-Msg-Id:b2', 'Nats-Msg-Id:   c 3', 'Nats-Msg-Id:', 'nats-msg-id: low', 'X-Nats-Msg-Id: x', 'Nats-Msg-Idx: y',
+      'Nats-Expected-Stream: S', 'Nats-Expected-Last-Sequence: 4', 'Nats-Expected', 'X-Nats-Expected-Stream: no', 'Nats-', 'Nats-Msg-Id: ü€',
+      'A: 1', 'B:', 'Long: ' + 'z'.repeat(300), 'Nats-Msg-Id: lone\r inside', 'Nats-Msg-Id: lf\n inside',
+    ];
+    const scan: PublishHeaders = { msgId: 'stale', expected: true };
+    const rand = prng(20261126);
+    for (let round = 0; round < 3000; round++) {
+      const lines = Array.from({ length: Math.floor(rand() * 6) }, () => pieces[Math.floor(rand() * pieces.length)]!);
+      const first = rand() < 0.1 ? 'NATS/1.0 503' : 'NATS/1.0';
+      let text = `${first}\r\n${lines.map((l) => l + '\r\n').join('')}`;
+      const end = rand();
+      if (end < 0.8) text += '\r\n';
+      else if (end < 0.9) text = text.slice(0, -2); // no terminator: the last value runs to the end
+      const raw = Buffer.from(text, 'utf8');
+      scanPublishHeaders(raw, scan);
+      assert.equal(scan.msgId, findHeader(raw, NATS_MSG_ID), JSON.stringify(text));
+      assert.equal(scan.expected, raw.includes('\r\nNats-Expected-'), JSON.stringify(text));
+    }
+    scanPublishHeaders(Buffer.alloc(0), scan);
+    assert.deepEqual(scan, { msgId: undefined, expected: false });
   });
 
   it('builds blocks, status lines included, that round-trip', () => {
