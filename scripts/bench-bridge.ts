@@ -35,6 +35,7 @@ import {
   NATS_URL, RABBIT_URL,
 } from '../test/bridge/helpers.js';
 import { startTern, type ServerKind } from '../test/helpers/servers.js';
+import { ensureNatsBench, parseRates, runTool } from './bench-lib/loadgen.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '128,4096').split(',').map(Number);
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -386,7 +387,24 @@ async function benchAckOnly(size: number): Promise<Result> {
   return { system: 'amqplib consumer that only acks (RabbitMQ ceiling)', size, n: N, seconds, rate: N / seconds, p50: NaN, p99: NaN, cpu, load };
 }
 
+/**
+ * How fast this VM runs today, printed with the results: the same work costs ~2x more CPU on
+ * some days (a PVM guest; see BENCHMARKS.md). The yardstick is the reference nats-server's CPU
+ * per message of a 1:1 128 B pub/sub through nats-bench (bench:compare's pubsub128 pattern:
+ * 0.405 us and 1.78 M msg/s in BENCHMARKS.md's main table, a full-speed day).
+ */
+async function calibrate(): Promise<string> {
+  if (NATS_PID === undefined) return 'machine speed: not measured (no nats-server service found)';
+  const n = 1_000_000;
+  const before = cpuSeconds(NATS_PID);
+  const r = await runTool('nats-bench', ensureNatsBench(), ['-s', NATS_URL, '-np', '1', '-ns', '1', '-n', String(n), '-ms', '128', uid('calibrate')], { pin: false, timeoutMs: 120_000 });
+  if (!r.ok) return `machine speed: not measured (nats-bench failed: ${r.stderr.trim().slice(0, 200)})`;
+  const us = ((cpuSeconds(NATS_PID) - before) / n) * 1e6;
+  return `machine speed: nats-server 1:1 128 B pub/sub ${Math.round(parseRates(r.stdout).sub ?? NaN)} msg/s, ${us.toFixed(2)} us CPU/msg (full speed: 0.41 us, 1.78 M msg/s)`;
+}
+
 async function main(): Promise<void> {
+  const speed = await calibrate();
   const results: Result[] = [];
   for (const size of SIZES) {
     if (SYSTEMS.includes('bridge')) {
@@ -403,6 +421,7 @@ async function main(): Promise<void> {
     if (SYSTEMS.includes('ackonly')) results.push(await benchAckOnly(size));
   }
   const cpu = (r: Result): string => Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+  console.log(speed);
   console.log(`${QUEUES} source queue(s), window ${WINDOW}, drain of ${N} pre-filled messages; latency paced ${RATE}/s for ${SECONDS} s`);
   const lines = [
     `| system | size | messages | seconds | msg/s | p50 ms | p99 ms (paced ${RATE}/s) | CPU us/msg | load avg at start |`,
