@@ -27,6 +27,8 @@ export class MsgBlock {
   cache: Buffer | undefined;
   /** Open file descriptor while the block is being written or awaits fsync. */
   fd: number | undefined;
+  /** Opened because the block before it filled up: appends are likely to fill this one too. */
+  busy = false;
 
   constructor(dir: string, id: number, size: number) {
     this.id = id;
@@ -49,13 +51,20 @@ export class MsgBlock {
     this.fd = undefined;
   }
 
-  /** Make room in the cache for `extra` more bytes, growing it by doubling. */
-  reserve(extra: number): Buffer {
+  /**
+   * Make room in the cache for `extra` more bytes. It grows by doubling from 64 KiB, so a
+   * quiet stream keeps a small buffer; past 1 MiB it goes straight to `full` (the block size),
+   * and a block that follows a full one (`busy`) starts there. Each doubling copies everything
+   * so far into fresh memory, whose every page is a fault on first touch: growing a busy 8 MiB
+   * block in steps cost as much again as writing it.
+   */
+  reserve(extra: number, full: number): Buffer {
     const need = this.size + extra;
     const cur = this.cache;
     if (cur !== undefined && cur.length >= need) return cur;
-    let cap = Math.max(cur?.length ?? 0, 64 * 1024);
+    let cap = Math.max(cur?.length ?? 0, this.busy ? full : MIN_CACHE);
     while (cap < need) cap *= 2;
+    if (cap > DIRECT_FROM && cap < full) cap = Math.max(full, need);
     const next = Buffer.allocUnsafe(cap);
     // Earlier reads may hold views of the old buffer; they stay valid since records are never rewritten.
     if (cur !== undefined) cur.copy(next, 0, 0, this.size);
@@ -63,6 +72,9 @@ export class MsgBlock {
     return next;
   }
 }
+
+const MIN_CACHE = 64 * 1024;
+const DIRECT_FROM = 1024 * 1024;
 
 export function blockFileName(id: number): string {
   return `${String(id).padStart(8, '0')}.blk`;

@@ -163,7 +163,7 @@ export class FileStore extends IndexedStore {
     const len = messageRecordLength(sl, hdr === null ? 0 : hdr.length, data.length);
     const b = this.roomFor(len);
     const off = b.size;
-    encodeMessage(b.reserve(len), off, seq, ts, subject, sl, hdr, data);
+    encodeMessage(b.reserve(len, this.blockSize), off, seq, ts, subject, sl, hdr, data);
     b.size += len;
     b.live++;
     if (b.firstSeq === 0) b.firstSeq = seq;
@@ -366,6 +366,7 @@ export class FileStore extends IndexedStore {
   private roll(): MsgBlock {
     const old = this.active();
     const b = new MsgBlock(this.msgDir, old.id + 1, 0);
+    b.busy = true;
     b.fd = openSync(b.path, 'wx');
     this.dirDirty = true;
     this.addBlock(b);
@@ -399,7 +400,7 @@ export class FileStore extends IndexedStore {
 
   private appendMarker(kind: typeof KIND_TOMBSTONE | typeof KIND_FLOOR, seq: number): void {
     const b = this.roomFor(RECORD_OVERHEAD);
-    encodeMarker(b.reserve(RECORD_OVERHEAD), b.size, kind, seq, this.lastTs);
+    encodeMarker(b.reserve(RECORD_OVERHEAD, this.blockSize), b.size, kind, seq, this.lastTs);
     b.size += RECORD_OVERHEAD;
     if (kind === KIND_TOMBSTONE) b.tombTargets.push(seq);
   }
