@@ -28,6 +28,7 @@ export function internalTransport(server: Server, ic: InternalClient): JsTranspo
       // The control line carries the shown subject; routing matches the target.
       ic.publishShown(target, subject, reply, hdr, payload, replyPrefix);
     },
+    batch: (fn) => server.batchOutput(fn),
     hasInterest: (subject) => {
       const r = server.sublist.match(subject);
       for (const s of r.psubs) if (s.owner !== ic) return true;

@@ -262,7 +262,15 @@ export class Stream {
       this.ackBodies = [];
       const done = (durable: boolean): void => {
         // Not durable: no PubAck; the publisher times out and retries (dedup makes that safe).
-        if (durable) for (let i = 0; i < replies.length; i++) this.publishAck(replies[i]!, bodies[i]!);
+        // Sent at once, not a turn later: a publisher with a small window waits for them.
+        if (durable) {
+          const send = (): void => {
+            for (let i = 0; i < replies.length; i++) this.publishAck(replies[i]!, bodies[i]!);
+          };
+          const t = this.host.transport;
+          if (t.batch) t.batch(send);
+          else send();
+        }
         this.ackFlushScheduled = false;
         if (this.ackReplies.length > 0) this.scheduleAckFlush();
       };

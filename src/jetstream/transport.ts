@@ -30,6 +30,11 @@ export interface JsTransport {
    * requester went away. When absent, JetStream assumes there is interest.
    */
   hasInterest?(subject: string): boolean;
+  /**
+   * Run fn and send what it published right away (one write per connection), instead of on
+   * the broker's next-turn fallback flush. When absent, fn just runs.
+   */
+  batch?(fn: () => void): void;
 }
 
 export const EMPTY = Buffer.alloc(0);
