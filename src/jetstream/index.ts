@@ -29,6 +29,7 @@ export function internalTransport(server: Server, ic: InternalClient): JsTranspo
       ic.publishShown(target, subject, reply, hdr, payload, replyPrefix);
     },
     batch: (fn) => server.batchOutput(fn),
+    flushNow: () => server.flushDirty(),
     hasInterest: (subject) => {
       const r = server.sublist.match(subject);
       for (const s of r.psubs) if (s.owner !== ic) return true;

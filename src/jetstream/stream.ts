@@ -49,6 +49,8 @@ export function storeLimitsOf(cfg: StreamConfig): StoreLimits {
   };
 }
 
+/** PubAcks queued within one read that are sent before the read's end (see sendAck). */
+const EARLY_ACK_BATCH = 128;
 // Read synchronously at the top of processInbound, before anything can re-enter it.
 const publishScan: PublishHeaders = { msgId: undefined, expected: false };
 // PubAck bodies are written here and copied by publish before the next one is built.
@@ -235,6 +237,17 @@ export class Stream {
     }
     this.ackReplies.push(reply);
     this.ackBodies.push(body);
+    // A big read holds hundreds of publishes: acknowledge the first ones while the rest are
+    // still being stored, so a publisher with a small window can send more meanwhile.
+    if (this.ackReplies.length >= EARLY_ACK_BATCH && this.host.transport.flushNow && this.store.durableNow?.() === true) {
+      const replies = this.ackReplies;
+      const bodies = this.ackBodies;
+      this.ackReplies = [];
+      this.ackBodies = [];
+      for (let i = 0; i < replies.length; i++) this.publishAck(replies[i]!, bodies[i]!);
+      this.host.transport.flushNow();
+      return;
+    }
     this.scheduleAckFlush();
   }
 

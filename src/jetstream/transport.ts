@@ -35,6 +35,8 @@ export interface JsTransport {
    * the broker's next-turn fallback flush. When absent, fn just runs.
    */
   batch?(fn: () => void): void;
+  /** Send pending output now, even in the middle of a read. */
+  flushNow?(): void;
 }
 
 export const EMPTY = Buffer.alloc(0);
