@@ -24,6 +24,9 @@ export function internalTransport(server: Server, ic: InternalClient): JsTranspo
     publish: (subject, reply, hdr, payload) => {
       ic.publish(subject, reply, hdr, payload);
     },
+    publishOnce: (subject, reply, hdr, payload) => {
+      ic.publishOnce(subject, reply, hdr, payload);
+    },
     deliver: (target, subject, reply, hdr, payload, replyPrefix) => {
       // The control line carries the shown subject; routing matches the target.
       ic.publishShown(target, subject, reply, hdr, payload, replyPrefix);

@@ -253,7 +253,7 @@ export class Stream {
 
   private publishAck(reply: string, body: Buffer | number): void {
     if (typeof body !== 'number') {
-      this.host.transport.publish(reply, '', null, body);
+      this.publishReply(reply, body);
       return;
     }
     const pre = this.ackPrefix;
@@ -261,7 +261,14 @@ export class Stream {
     pre.copy(ackScratch, 0);
     let p = writeDecimal(ackScratch, pre.length, body);
     ackScratch[p++] = 0x7d; // }
-    this.host.transport.publish(reply, '', null, ackScratch.subarray(0, p));
+    this.publishReply(reply, ackScratch.subarray(0, p));
+  }
+
+  /** A PubAck's reply inbox is its request's own: routed once, never again. */
+  private publishReply(reply: string, body: Buffer): void {
+    const t = this.host.transport;
+    if (t.publishOnce) t.publishOnce(reply, '', null, body);
+    else t.publish(reply, '', null, body);
   }
 
   private scheduleAckFlush(): void {

@@ -16,6 +16,8 @@ export interface JsTransport {
   unsubscribe(sub: unknown): void;
   /** reply '' = none. The payload is copied before publish returns: the caller may reuse it. */
   publish(subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void;
+  /** publish() of a one-shot reply (a PubAck): it need not be remembered for later routing. */
+  publishOnce?(subject: string, reply: string, hdr: Buffer | null, payload: Buffer): void;
   /**
    * Routes by `target` (a pull request's inbox or a push deliver_subject) but
    * shows `subject` (the stored message's subject) in the MSG/HMSG line, as

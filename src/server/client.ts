@@ -201,7 +201,7 @@ export class ClientConnection extends Connection implements ProtocolHandler, Sub
     }
     if (r === undefined) {
       r = sl.match(pa.subject);
-      // Unique one-shot subjects (JetStream acks, request replies) would only evict useful entries.
+      // Unique one-shot subjects (JetStream acks) would only evict useful entries.
       if (!isUncachedSubject(pa.subject)) {
         if (this.l1.size >= L1_MAX) {
           let n = 0;

@@ -84,6 +84,14 @@ export class InternalClient implements SubscriptionOwner {
   }
 
   /**
+   * publish() to a subject that will not be published to again (a PubAck to its request's
+   * unique reply inbox): routed without entering the subject cache, which it would only churn.
+   */
+  publishOnce(subject: string, reply: string, hdr: Buffer | null, payload: Buffer | Uint8Array | string): boolean {
+    return this.publishShown(subject, subject, reply, hdr, payload, undefined, true);
+  }
+
+  /**
    * Route a message to the subscribers of `target` while the delivered control
    * line shows `shown`: a JetStream push delivery goes to the deliver subject
    * but shows the stored message's subject. `replyPrefix` (pre-encoded bytes,
@@ -97,6 +105,7 @@ export class InternalClient implements SubscriptionOwner {
     hdr: Buffer | null,
     payload: Buffer | Uint8Array | string,
     replyPrefix?: Buffer,
+    once = false,
   ): boolean {
     if (this.closed) return false;
     const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
@@ -145,7 +154,7 @@ export class InternalClient implements SubscriptionOwner {
     const s = this.server;
     s.stats.inMsgs++;
     s.stats.inBytes += total;
-    return s.processMessage(this, s.sublist.match(pa.subject), pa, buf, start);
+    return s.processMessage(this, once ? s.sublist.matchOnce(pa.subject) : s.sublist.match(pa.subject), pa, buf, start);
   }
 
   deliver(sub: Subscription, pa: PubArgs, data: Buffer, start: number): boolean {

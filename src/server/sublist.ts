@@ -25,10 +25,12 @@
 //   entries (default 1024); when it grows past that, the oldest entries are
 //   dropped down to a quarter of the limit, so publishing to endless distinct
 //   subjects cannot grow memory (nats-server issue #1794).
-//   JetStream ack subjects ($JS.ACK.<stream>.<consumer>.<dc>.<sseq>...) and
-//   request replies (_INBOX.<id>.<token>, e.g. every PubAck) are unique per
-//   message and never match again: they bypass the cache (no lookup, no
-//   insert), so they neither miss into it nor evict the subjects that do repeat.
+//   JetStream ack subjects ($JS.ACK.<stream>.<consumer>.<dc>.<sseq>...) are
+//   unique per message and never match again: they bypass the cache (no
+//   lookup, no insert), so they neither miss into it nor evict the subjects
+//   that do repeat. So does matchOnce(), for a caller that knows its subject
+//   is one-shot (a PubAck's reply). An inbox as such cannot be told apart: a
+//   pull request's `_INBOX.<id>.<n>` receives a whole batch.
 //
 // Invariants (checked by the tests)
 //   1. Every cache entry equals (as a set) what a fresh trie walk would return
@@ -366,9 +368,17 @@ export class Sublist<T extends SublistEntry> {
     else cache.set(key, added ? withAdded(r, sub) : withRemoved(r, sub));
   }
 
+  /** match() for a subject the caller knows will not be matched again: no cache lookup or insert. */
+  matchOnce(subject: string): SublistMatch<T> {
+    return this.matchWith(subject, null);
+  }
+
   match(subject: string): SublistMatch<T> {
+    return this.matchWith(subject, isUncachedSubject(subject) ? null : this.cache);
+  }
+
+  private matchWith(subject: string, cache: Map<string, SublistMatch<T>> | null): SublistMatch<T> {
     this.matches++;
-    const cache = isUncachedSubject(subject) ? null : this.cache;
     if (cache !== null) {
       const hit = cache.get(subject);
       if (hit !== undefined && hit !== STALE) {
@@ -557,18 +567,9 @@ function withRemoved<T extends SublistEntry>(r: SublistMatch<T>, sub: T): Sublis
 }
 
 const ACK_PREFIX = '$JS.ACK.';
-const INBOX_PREFIX = '_INBOX.';
 
-/**
- * Subjects that are unique per message and not worth caching: JetStream acks, and request
- * replies `_INBOX.<id>.<token>` (the reply muxes of nats.js and nats.go; every PubAck goes to
- * one). A bare `_INBOX.<id>` (a consumer's deliver subject, an old-style inbox) repeats and
- * stays cached.
- */
+/** Subjects that are unique per message (JetStream acks) and not worth caching. */
 export function isUncachedSubject(subject: string): boolean {
-  // One char test keeps the common case at a single comparison.
-  const c = subject.charCodeAt(0);
-  if (c === 36) return subject.startsWith(ACK_PREFIX); // $
-  if (c === 95) return subject.startsWith(INBOX_PREFIX) && subject.indexOf('.', INBOX_PREFIX.length) !== -1; // _
-  return false;
+  // One char test keeps the common case (no '$') at a single comparison.
+  return subject.charCodeAt(0) === 36 && subject.startsWith(ACK_PREFIX);
 }
