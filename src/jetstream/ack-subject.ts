@@ -44,3 +44,38 @@ function digitsEnd(s: string, i: number): number {
   }
   return j === i || j - i > 16 ? -1 : j;
 }
+
+/**
+ * ackStreamSeq() of a subject that starts with a consumer's own v1 prefix of length `from`
+ * (ackSubjectPrefix: four dots): one pass over the rest, `<dc>.<sseq>.<cseq>.<ts>.<pending>`,
+ * with no string made. Any other shape takes the general path, so the result is the same.
+ */
+export function ackStreamSeqAfter(subject: string, from: number): number {
+  const n = subject.length;
+  let dots = 0;
+  let sStart = -1;
+  let sEnd = -1;
+  let cEnd = -1;
+  for (let i = from; i < n; i++) {
+    if (subject.charCodeAt(i) !== DOT) continue;
+    dots++;
+    if (dots === 1) sStart = i + 1;
+    else if (dots === 2) sEnd = i;
+    else if (dots === 3) cEnd = i;
+  }
+  if (dots !== 4) return ackStreamSeq(subject);
+  const len = sEnd - sStart;
+  if (len < 1 || len > 16 || cEnd - sEnd - 1 < 1 || cEnd - sEnd - 1 > 16) return -1;
+  for (let i = sEnd + 1; i < cEnd; i++) {
+    const c = subject.charCodeAt(i);
+    if (c < ZERO || c > NINE) return -1;
+  }
+  let v = 0;
+  for (let i = sStart; i < sEnd; i++) {
+    const c = subject.charCodeAt(i);
+    if (c < ZERO || c > NINE) return -1;
+    v = v * 10 + (c - ZERO);
+  }
+  // Past 2^53 digit-by-digit sums may round differently from Number(): let it decide.
+  return len > 15 ? Number(subject.slice(sStart, sEnd)) : v;
+}

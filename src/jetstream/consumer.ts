@@ -7,8 +7,8 @@
 //    ack), keyed by stream sequence in delivery order, with its delivery
 //    count and redelivery deadline; `rdq` holds the ones due for redelivery.
 //  - the ack floor is everything below the oldest pending message. While
-//    `pendingAscending` holds, `pending`'s first key is that message (new
-//    deliveries come in stream order), so the floor moves in O(1) per ack.
+//    `pendingAscending` holds, `floorQueue` lists the pending keys in order
+//    (new deliveries come in stream order), so the floor moves in O(1) per ack.
 // Pull consumers serve a queue of waiting requests (CONSUMER.MSG.NEXT, kept
 // and answered with nats-server's status messages in pull-requests.ts); push
 // consumers publish to deliver_subject with idle heartbeats and flow control.
@@ -25,7 +25,7 @@ import { EMPTY, type JsTransport } from './transport.js';
 import type { Stream } from './stream.js';
 import type { StoredMessage } from './store/store.js';
 import { nowNs, nsToRfc3339 } from './store/time.js';
-import { ackStreamSeq, ackSubjectPrefix } from './ack-subject.js';
+import { ackStreamSeqAfter, ackSubjectPrefix } from './ack-subject.js';
 import { subjectMatchesFilter } from '../server/subject.js';
 import { PullRequests, type StatusHeaders, type WaitingRequest } from './pull-requests.js';
 
@@ -75,6 +75,14 @@ export class Consumer {
   /** Keys of `pending` were inserted in ascending order (see the invariants above). */
   private pendingAscending = true;
   private lastPendingKey = 0;
+  /**
+   * While pendingAscending: pending's keys in order, from floorHead on (entries before it,
+   * or not in pending any more, were acked). Map.keys().next() would give the oldest too,
+   * but it steps over every entry deleted since the Map last rehashed: hundreds per ack
+   * when acks come in order.
+   */
+  private floorQueue: number[] = [];
+  private floorHead = 0;
   /** Delivery counts of messages delivered more than once and not acked or terminated (num_redelivered). */
   private readonly rdc = new Map<number, number>();
   /** Stream sequences due for redelivery, ascending. */
@@ -94,6 +102,8 @@ export class Consumer {
   private lastActive: bigint = 0n;
   /** `$JS.ACK.<stream>.<consumer>.` encoded once: every delivery's reply starts with it. */
   private readonly ackPrefix: Buffer;
+  /** ackPrefix's length in characters, where the per-message tokens of an ack subject start. */
+  private readonly ackPrefixChars: number;
   private ackFloorActive: bigint = 0n;
   private delivering = false;
   private again = false;
@@ -120,6 +130,7 @@ export class Consumer {
   ) {
     this.filters = consumerFilters(config);
     this.ackPrefix = Buffer.from(ackSubjectPrefix(stream.name, name), 'utf8');
+    this.ackPrefixChars = ackSubjectPrefix(stream.name, name).length;
     this.pulls = new PullRequests({
       sendStatus: (subject, code, desc, headers) => this.sendStatus(subject, code, desc, headers),
       sendHeartbeat: (subject) => this.sendHeartbeat(subject),
@@ -461,7 +472,7 @@ export class Consumer {
 
   private processAck(subject: string, reply: string, payload: Buffer): void {
     if (this.stopped) return;
-    const sseq = ackStreamSeq(subject);
+    const sseq = ackStreamSeqAfter(subject, this.ackPrefixChars);
     if (sseq < 0) return;
     // The common ack is an empty payload: no string made for it.
     const body = payload.length === 0 ? '' : payload.toString('utf8');
@@ -520,6 +531,8 @@ export class Consumer {
     if (this.pending.size === 0) {
       this.pendingAscending = true;
       this.lastPendingKey = 0;
+      this.floorQueue.length = 0;
+      this.floorHead = 0;
     }
     const i = this.rdq.length > 0 ? this.rdq.indexOf(sseq) : -1;
     if (i >= 0) this.rdq.splice(i, 1);
@@ -534,8 +547,19 @@ export class Consumer {
     }
     let minSeq = Infinity;
     let minC = 0;
+    const q = this.floorQueue;
+    let h = this.floorHead;
     if (this.pendingAscending) {
-      minSeq = this.pending.keys().next().value!;
+      // pending is not empty, so some key from h on is in it.
+      while (h < q.length && !this.pending.has(q[h]!)) h++;
+      if (h >= 1024 && h * 2 >= q.length) {
+        q.splice(0, h);
+        h = 0;
+      }
+      this.floorHead = h;
+    }
+    if (this.pendingAscending && h < q.length) {
+      minSeq = q[h]!;
       minC = this.pending.get(minSeq)!.cseq;
     } else {
       for (const [seq, p] of this.pending) {
@@ -601,8 +625,13 @@ export class Consumer {
   /** Adds a pending entry (or updates one in place, keeping its position). */
   private addPending(seq: number, entry: PendingEntry): void {
     if (!this.pending.has(seq)) {
-      if (seq < this.lastPendingKey) this.pendingAscending = false;
+      if (seq < this.lastPendingKey) {
+        this.pendingAscending = false;
+        this.floorQueue.length = 0;
+        this.floorHead = 0;
+      }
       this.lastPendingKey = seq;
+      if (this.pendingAscending) this.floorQueue.push(seq);
     }
     this.pending.set(seq, entry);
   }

@@ -3,7 +3,8 @@
 // subscription.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ackStreamSeq, ackSubjectPrefix } from '../../src/jetstream/ack-subject.js';
+import { ackStreamSeq, ackStreamSeqAfter, ackSubjectPrefix } from '../../src/jetstream/ack-subject.js';
+import { prng } from '../helpers/prng.js';
 import { Sublist, isUncachedSubject } from '../../src/server/sublist.js';
 
 interface Entry {
@@ -31,6 +32,19 @@ describe('ack subjects', () => {
     ]) {
       assert.equal(ackStreamSeq(bad), -1, bad);
     }
+  });
+
+  it('ackStreamSeqAfter (the one-pass reader of consumers) agrees with ackStreamSeq on random subjects', () => {
+    const prefix = ackSubjectPrefix('ORDERS', 'worker');
+    const tokens = ['1', '42', '0', '', 'x', '-4', '9007199254740991', '12345678901234567', '1234567890123456', '007', '17x', '1700000000000000000'];
+    const rand = prng(7);
+    for (let round = 0; round < 20_000; round++) {
+      const k = 1 + Math.floor(rand() * 8);
+      const tail = Array.from({ length: k }, () => tokens[Math.floor(rand() * tokens.length)]!).join('.');
+      const subject = prefix + tail;
+      assert.equal(ackStreamSeqAfter(subject, prefix.length), ackStreamSeq(subject), subject);
+    }
+    assert.equal(ackStreamSeqAfter(`${prefix}1.42.7.1700000000000000000.3`, prefix.length), 42);
   });
 
   it('bypasses the sublist cache but still matches', () => {
