@@ -624,7 +624,8 @@ export class Consumer {
 
   /** Adds a pending entry (or updates one in place, keeping its position). */
   private addPending(seq: number, entry: PendingEntry): void {
-    if (!this.pending.has(seq)) {
+    const added = !this.pending.has(seq);
+    if (added) {
       if (seq < this.lastPendingKey) {
         this.pendingAscending = false;
         this.floorQueue.length = 0;
@@ -634,6 +635,12 @@ export class Consumer {
       if (this.pendingAscending) this.floorQueue.push(seq);
     }
     this.pending.set(seq, entry);
+    // Acked entries leave the queue only at its head: behind a message that stays pending
+    // (never acked, redelivered forever) they would pile up. Rebuild once they dominate.
+    if (added && this.pendingAscending && this.floorQueue.length - this.floorHead > 2 * this.pending.size + 1024) {
+      this.floorQueue = [...this.pending.keys()];
+      this.floorHead = 0;
+    }
   }
 
   /**

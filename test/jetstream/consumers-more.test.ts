@@ -37,6 +37,29 @@ for (const kind of jsKinds()) {
       assert.deepEqual([ci.num_pending, ci.delivered.stream_seq, ci.num_ack_pending, ci.ack_floor.stream_seq], [0, 80, 0, 80]);
     });
 
+    it('the ack floor waits for the oldest pending message, across thousands acked after it', async () => {
+      const s = uniq('FLOOR');
+      const N = 3000;
+      await env.jsm.streams.add({ name: s, subjects: [s] });
+      const pubs = [];
+      for (let i = 0; i < N; i++) pubs.push(env.js.publish(s, s2b(`f${i}`)));
+      await Promise.all(pubs);
+      await env.jsm.consumers.add(s, { durable_name: 'floor', ack_policy: AckPolicy.Explicit, ack_wait: ms(60_000), max_ack_pending: N });
+      const c = await env.js.consumers.get(s, 'floor');
+      let held: { ack(): void } | undefined;
+      let n = 0;
+      for await (const m of await c.consume({ max_messages: 500 })) {
+        if (m.seq === 2) held = m; // stays pending while the rest are acked
+        else m.ack();
+        if (++n === N) break;
+      }
+      let ci = await waitFor(() => env.jsm.consumers.info(s, 'floor'), (i) => i.num_ack_pending === 1);
+      assert.deepEqual([ci.ack_floor.stream_seq, ci.ack_floor.consumer_seq, ci.delivered.stream_seq], [1, 1, N]);
+      held!.ack();
+      ci = await waitFor(() => env.jsm.consumers.info(s, 'floor'), (i) => i.num_ack_pending === 0);
+      assert.deepEqual([ci.ack_floor.stream_seq, ci.ack_floor.consumer_seq], [N, N]);
+    });
+
     it('redelivers on the backoff schedule', async () => {
       const s = uniq('CBO');
       await env.jsm.streams.add({ name: s, subjects: [s] });
