@@ -31,7 +31,6 @@ export function internalTransport(server: Server, ic: InternalClient): JsTranspo
       // The control line carries the shown subject; routing matches the target.
       ic.publishShown(target, subject, reply, hdr, payload, replyPrefix);
     },
-    batch: (fn) => server.batchOutput(fn),
     flushNow: () => server.flushDirty(),
     hasInterest: (subject) => {
       const r = server.sublist.match(subject);

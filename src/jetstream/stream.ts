@@ -244,11 +244,16 @@ export class Stream {
       const bodies = this.ackBodies;
       this.ackReplies = [];
       this.ackBodies = [];
-      for (let i = 0; i < replies.length; i++) this.publishAck(replies[i]!, bodies[i]!);
-      this.host.transport.flushNow();
+      this.publishAcks(replies, bodies);
       return;
     }
     this.scheduleAckFlush();
+  }
+
+  /** Publish PubAcks whose messages are durable and send them at once, not a turn later. */
+  private publishAcks(replies: readonly string[], bodies: ReadonlyArray<Buffer | number>): void {
+    for (let i = 0; i < replies.length; i++) this.publishAck(replies[i]!, bodies[i]!);
+    this.host.transport.flushNow?.();
   }
 
   private publishAck(reply: string, body: Buffer | number): void {
@@ -282,15 +287,7 @@ export class Stream {
       this.ackBodies = [];
       const done = (durable: boolean): void => {
         // Not durable: no PubAck; the publisher times out and retries (dedup makes that safe).
-        // Sent at once, not a turn later: a publisher with a small window waits for them.
-        if (durable) {
-          const send = (): void => {
-            for (let i = 0; i < replies.length; i++) this.publishAck(replies[i]!, bodies[i]!);
-          };
-          const t = this.host.transport;
-          if (t.batch) t.batch(send);
-          else send();
-        }
+        if (durable) this.publishAcks(replies, bodies);
         this.ackFlushScheduled = false;
         if (this.ackReplies.length > 0) this.scheduleAckFlush();
       };

@@ -33,11 +33,9 @@ export interface JsTransport {
    */
   hasInterest?(subject: string): boolean;
   /**
-   * Run fn and send what it published right away (one write per connection), instead of on
-   * the broker's next-turn fallback flush. When absent, fn just runs.
+   * Send pending output now (one write per connection), even in the middle of a read,
+   * instead of at the read's end or on the broker's next-turn fallback flush.
    */
-  batch?(fn: () => void): void;
-  /** Send pending output now, even in the middle of a read. */
   flushNow?(): void;
 }
 

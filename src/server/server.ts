@@ -485,21 +485,6 @@ export class Server {
     this.currentReader = null;
   }
 
-  /**
-   * Run fn with its output batched like a read's, flushed as soon as it returns (one write
-   * per connection). For output produced outside a read that should not wait a turn for the
-   * fallback flush, e.g. the PubAcks a stream sends once a batch is durable.
-   */
-  batchOutput(fn: () => void): void {
-    if (this.inRead) return fn();
-    this.beginRead(null);
-    try {
-      fn();
-    } finally {
-      this.endRead();
-    }
-  }
-
   markDirty(c: Flushable): void {
     c.dirty = true;
     this.dirty.push(c);
