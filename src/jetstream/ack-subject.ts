@@ -64,18 +64,11 @@ export function ackStreamSeqAfter(subject: string, from: number): number {
     else if (dots === 3) cEnd = i;
   }
   if (dots !== 4) return ackStreamSeq(subject);
-  const len = sEnd - sStart;
-  if (len < 1 || len > 16 || cEnd - sEnd - 1 < 1 || cEnd - sEnd - 1 > 16) return -1;
-  for (let i = sEnd + 1; i < cEnd; i++) {
-    const c = subject.charCodeAt(i);
-    if (c < ZERO || c > NINE) return -1;
-  }
-  let v = 0;
-  for (let i = sStart; i < sEnd; i++) {
-    const c = subject.charCodeAt(i);
-    if (c < ZERO || c > NINE) return -1;
-    v = v * 10 + (c - ZERO);
-  }
+  // sseq and cseq must each be a run of 1-16 digits filling its token.
+  if (digitsEnd(subject, sStart) !== sEnd || digitsEnd(subject, sEnd + 1) !== cEnd) return -1;
   // Past 2^53 digit-by-digit sums may round differently from Number(): let it decide.
-  return len > 15 ? Number(subject.slice(sStart, sEnd)) : v;
+  if (sEnd - sStart > 15) return Number(subject.slice(sStart, sEnd));
+  let v = 0;
+  for (let i = sStart; i < sEnd; i++) v = v * 10 + (subject.charCodeAt(i) - ZERO);
+  return v;
 }

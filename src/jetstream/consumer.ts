@@ -129,8 +129,9 @@ export class Consumer {
     readonly durable: boolean,
   ) {
     this.filters = consumerFilters(config);
-    this.ackPrefix = Buffer.from(ackSubjectPrefix(stream.name, name), 'utf8');
-    this.ackPrefixChars = ackSubjectPrefix(stream.name, name).length;
+    const ackPrefix = ackSubjectPrefix(stream.name, name);
+    this.ackPrefix = Buffer.from(ackPrefix, 'utf8');
+    this.ackPrefixChars = ackPrefix.length;
     this.pulls = new PullRequests({
       sendStatus: (subject, code, desc, headers) => this.sendStatus(subject, code, desc, headers),
       sendHeartbeat: (subject) => this.sendHeartbeat(subject),
