@@ -36,6 +36,7 @@ import {
 } from '../test/bridge/helpers.js';
 import { startTern, type ServerKind } from '../test/helpers/servers.js';
 import { ensureNatsBench, parseRates, runTool } from './bench-lib/loadgen.js';
+import { PATTERNS } from './bench-lib/patterns.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '128,4096').split(',').map(Number);
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -397,7 +398,8 @@ async function calibrate(): Promise<string> {
   if (NATS_PID === undefined) return 'machine speed: not measured (no nats-server service found)';
   const n = 1_000_000;
   const before = cpuSeconds(NATS_PID);
-  const r = await runTool('nats-bench', ensureNatsBench(), ['-s', NATS_URL, '-np', '1', '-ns', '1', '-n', String(n), '-ms', '128', uid('calibrate')], { pin: false, timeoutMs: 120_000 });
+  const pubsub128 = PATTERNS.find((p) => p.id === 'pubsub128')!;
+  const r = await runTool('nats-bench', ensureNatsBench(), pubsub128.args(NATS_URL, uid('calibrate'), n), { pin: false, timeoutMs: 120_000 });
   if (!r.ok) return `machine speed: not measured (nats-bench failed: ${r.stderr.trim().slice(0, 200)})`;
   const us = ((cpuSeconds(NATS_PID) - before) / n) * 1e6;
   return `machine speed: nats-server 1:1 128 B pub/sub ${Math.round(parseRates(r.stdout).sub ?? NaN)} msg/s, ${us.toFixed(2)} us CPU/msg (full speed: 0.41 us, 1.78 M msg/s)`;
