@@ -458,6 +458,9 @@ export class BridgeEngine {
       this.metrics.connectionUp.set({ connection: 'target' }, up ? 1 : 0);
       this.log.log(up ? 'info' : 'warn', `target ${up ? 'up' : 'down'}`, { detail });
       if (!up) this.targetTrouble(detail);
+      // Resuming waits for a publish to succeed; with no retry pending none would ever run
+      // (e.g. the bridge was idle, or maxPauseMs closed the channels and requeued everything).
+      else if (this.pausedForTarget && !this.runners.some((r) => r.hasFailures)) this.resumeSources();
     });
     this.metrics.connectionUp.set({ connection: 'target' }, 1);
   }
@@ -479,6 +482,10 @@ export class BridgeEngine {
     this.lastConfirmAt = Date.now();
     if (!this.pausedForTarget || !this.target.connected) return;
     if (this.runners.some((r) => r.hasFailures)) return;
+    this.resumeSources();
+  }
+
+  private resumeSources(): void {
     this.pausedForTarget = false;
     this.log.info('target available again: resuming sources');
     for (const r of this.runners) r.source.resume();

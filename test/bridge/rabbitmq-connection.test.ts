@@ -211,6 +211,38 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
     }
   });
 
+  test('an idle bridge whose target goes away longer than maxPauseMs resumes when it is back (no pending publish to prove it)', { timeout: 60_000 }, async () => {
+    const storeDir = tmpDir('tern-bridge-idle-');
+    let server = await startServer(kind, { args: ['-js', '-sd', storeDir] });
+    const port = server.port;
+    const nc2 = await natsConnect(server.url);
+    const three = await threeMappings(nc2, ch);
+    await nc2.close();
+    const logs = captureLogs();
+    const cfg = bridgeConfig(three.dir, { connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL, connectionName: three.connName, maxPauseMs: 300 } }, window: 200, logLevel: 'info' }, server.url);
+    const bridge = await startTestBridge(cfg, logs);
+    let nc3: NatsConnection | undefined;
+    try {
+      const [pid] = rabbitConnectionsNamed(three.connName);
+      assert.ok(pid, 'the bridge connection is listed');
+      await server.stop();
+      await waitFor('all three channels closed', () => channelConsumers(pid).length === 0, 20_000, 200);
+      server = await startServer(kind, { args: ['-js', '-sd', storeDir, '-p', String(port)] });
+      nc3 = await natsConnect(server.url);
+      await waitFor('three consuming channels again', () => channelConsumers(pid).length === 3, 20_000, 200, () => state(nc3!, three, pid, logs));
+      const N = 100;
+      await Promise.all(three.queues.map((q, i) => publishIds(ch, q, idRange(three.names[i]!, 0, N))));
+      await waitFor('all queues drained', () => drained(nc3!, three.queues, three.streams, [N, N, N]), 30_000, 250, () => state(nc3!, three, pid, logs));
+      for (let i = 0; i < 3; i++) await exactlyOnce(nc3, three.streams[i]!, idRange(three.names[i]!, 0, N));
+    } finally {
+      await bridge.stop();
+      for (const q of three.queues) await ch.deleteQueue(q).catch(() => undefined);
+      await nc3?.close();
+      await server.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    }
+  });
+
   test('sources paused longer than maxPauseMs close their channels, not the connection; unacked messages are requeued and arrive once', { timeout: 90_000 }, async () => {
     // A target of our own, stopped and restarted on the same port and store.
     const storeDir = tmpDir('tern-bridge-js-');
