@@ -15,7 +15,10 @@
 // fill, see fill().
 // BENCH_N, BENCH_RATE, BENCH_SECONDS, BENCH_QUEUES, BENCH_WINDOW, BENCH_SIZES (e.g. "128") override the defaults;
 // BENCH_SYSCALLS=1 also prints read/write syscalls per 1000 messages of each process;
-// BENCH_TRACE=1 prints each drain's rate per 250 ms (ramp-up, stalls).
+// BENCH_TRACE=1 prints each drain's rate per 250 ms (ramp-up, stalls); for the paced phase the
+// worst latency per 250 ms of sending, in full and up to the stream's own timestamp (which
+// tells a late delivery from a late store), and the reader's consumer notifications; and
+// saves the bridge's and a Tern target's output (add e.g. --trace-gc through the NODE_ARGS below).
 // The bridge runs once per target server (BENCH_TARGETS, default "tern,nats-server"): a Tern
 // started here with JetStream on a temporary store (the product's own target; warmed up with
 // N/5 JetStream publishes first, see warmUp), and the reference nats-server service at NATS_URL.
@@ -28,7 +31,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, type ConsumerMessages } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import {
   createStream, deleteStream, natsConnect, publishMany, rabbit, spawnBridge, streamCount, tmpDir, uid, waitFor, writeMappings,
@@ -39,7 +42,10 @@ import { ensureNatsBench, parseRates, runTool } from './bench-lib/loadgen.js';
 import { PATTERNS } from './bench-lib/patterns.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '128,4096').split(',').map(Number);
-const N = Number(process.env.BENCH_N ?? 100_000);
+// 300k: the bridge's first second runs unoptimized code at 15-45k msg/s before its steady
+// 55-70k (BENCH_TRACE); a 100k drain lasted ~2 s and so measured half ramp-up. A backlog that
+// a migration drains is far larger.
+const N = Number(process.env.BENCH_N ?? 300_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // One classic queue is one Erlang process: on this machine it delivers ~25-50k msg/s to any
@@ -47,6 +53,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 4);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4000);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 2000);
+const TRACE = process.env.BENCH_TRACE !== undefined && process.env.BENCH_TRACE !== '';
 const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'bridge,shovel,ackonly').split(',');
 const TARGETS = (process.env.BENCH_TARGETS ?? 'tern,nats-server').split(',') as ServerKind[];
 /** Extra x-arguments for the source queues of both systems, e.g. '{"x-queue-version":2}'. */
@@ -125,6 +132,8 @@ interface Target {
   url: string;
   pid: number | undefined;
   stop(): Promise<void>;
+  /** What a server started for the run printed (BENCH_TRACE saves it). */
+  output?: () => string;
 }
 
 /**
@@ -168,7 +177,7 @@ async function warmUp(target: Target, size: number): Promise<void> {
 async function startTarget(kind: ServerKind): Promise<Target> {
   if (kind === 'nats-server') return { kind, url: NATS_URL, pid: NATS_PID, stop: async () => undefined };
   const s = await startTern({ args: ['-js', '-sd', tmpDir('bench-bridge-tern-')], nodeArgs: TERN_NODE_ARGS });
-  return { kind, url: s.url, pid: s.pid, stop: () => s.stop() };
+  return { kind, url: s.url, pid: s.pid, stop: () => s.stop(), output: () => s.output() };
 }
 
 /** Poll until cond holds; a failed poll (e.g. a JetStream API timeout under load) is retried. */
@@ -191,10 +200,10 @@ async function timeDrain(what: string, count: () => Promise<number>, meter: { st
       meter.start();
       load = loadavg();
     }
-    if (process.env.BENCH_TRACE && c > 0) trace.push([Date.now() - t0, c]);
+    if (TRACE && c > 0) trace.push([Date.now() - t0, c]);
     return c >= N;
   });
-  if (process.env.BENCH_TRACE) {
+  if (TRACE) {
     let last: [number, number] = [0, 0];
     const line: string[] = [];
     for (const p of trace) if (p[0] - last[0] >= 250 || p === trace[trace.length - 1]) {
@@ -204,6 +213,43 @@ async function timeDrain(what: string, count: () => Promise<number>, meter: { st
     console.error(`${what} rate by 250 ms: ${line.join(' ')}`);
   }
   return { seconds: (Date.now() - t0) / 1000, cpu: meter.perMessage(N), load };
+}
+
+/**
+ * BENCH_TRACE: the worst latency of each 250 ms of the paced phase, by send time. The start
+ * is printed in epoch ms to line it up with the processes' own logs.
+ */
+function traceLatency(what: string, sent: readonly number[], lat: readonly number[]): void {
+  let t0 = Infinity;
+  for (const t of sent) t0 = Math.min(t0, t);
+  const worst = new Map<number, number>();
+  for (let i = 0; i < sent.length; i++) {
+    const slot = Math.floor((sent[i]! - t0) / 250);
+    worst.set(slot, Math.max(worst.get(slot) ?? 0, lat[i]!));
+  }
+  const line = [...worst].sort((a, b) => a[0] - b[0]).map(([slot, ms]) => `${slot * 250}ms:${ms.toFixed(0)}`);
+  console.error(`${what} worst latency by 250 ms of sending from ${t0.toFixed(0)}: ${line.join(' ')}`);
+}
+
+/** BENCH_TRACE: the latency reader's consumer notifications (pulls, resets...), with ms since it began. */
+function consumerEvents(iter: ConsumerMessages): { summary(): string } {
+  const t0 = Date.now();
+  const seen: string[] = [];
+  let pulls = 0;
+  void (async () => {
+    for await (const e of iter.status()) {
+      if (e.type === 'next') pulls++;
+      else seen.push(`${Date.now() - t0}ms:${e.type}`);
+    }
+  })().catch(() => undefined);
+  return { summary: () => [`pulls=${pulls}`, ...seen].join(' ') };
+}
+
+/** BENCH_TRACE: keep a process's output (e.g. --trace-gc lines) for after the run. */
+function saveLog(name: string, text: string): void {
+  const file = join(tmpDir('bench-bridge-log-'), `${name}.log`);
+  writeFileSync(file, text);
+  console.error(`${name} output: ${file}`);
 }
 
 function pct(xs: number[], p: number): number {
@@ -271,9 +317,15 @@ async function benchBridge(size: number, target: Target): Promise<Result> {
   const js = jetstream(nc);
   const consumer = await js.consumers.get(stream, { opt_start_seq: N + 1 });
   const iter = await consumer.consume({ max_messages: 2000 });
+  const sent: number[] = [];
+  const stored: number[] = [];
+  const events = TRACE ? consumerEvents(iter) : undefined;
   const reading = (async () => {
     for await (const m of iter) {
-      lat.push(now() - sentAt(m.data));
+      const t = sentAt(m.data);
+      lat.push(now() - t);
+      sent.push(t);
+      if (TRACE) stored.push(m.info.timestampNanos / 1e6);
       if (lat.length >= RATE * SECONDS) break;
     }
   })();
@@ -282,6 +334,13 @@ async function benchBridge(size: number, target: Target): Promise<Result> {
   await iter.close().catch(() => undefined);
   b.proc.kill('SIGTERM');
   await b.exited;
+  if (TRACE) {
+    traceLatency(`bridge -> ${target.kind} ${size} B`, sent, lat);
+    traceLatency(`bridge -> ${target.kind} ${size} B (to the stream's timestamp)`, sent, stored.map((t, i) => t - sent[i]!));
+    console.error(`bridge -> ${target.kind} ${size} B consumer events: ${events!.summary()}`);
+    saveLog(`bridge-${target.kind}-${size}`, b.output());
+    if (target.output) saveLog(`${target.kind}-${size}`, target.output());
+  }
   for (const q of queues) await ch.deleteQueue(q);
   await model.close();
   await deleteStream(nc, stream);
