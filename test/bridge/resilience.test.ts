@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../helpers/servers.js';
 import {
-  bridgeConfig, captureLogs, createStream, deleteStream, exactlyOnce, forceCloseRabbitConnectionsNamed, idRange, metricValue, natsConnect, publishMany, queueTotals, rabbit,
+  bridgeConfig, captureLogs, createStream, deleteStream, exactlyOnce, forceCloseRabbitConnection, idRange, metricValue, natsConnect, publishMany, queueTotals, rabbit, rabbitConnectionsNamed,
   serverKinds, startTarget, startTestBridge, streamCount, tmpDir, uid, waitFor, writeMappings, RABBIT_URL, type BridgeTarget,
 } from './helpers.js';
 
@@ -45,10 +45,20 @@ mappings:
       const publishing = publishMany(ch, '', N, (i) => ({ routingKey: queue, body: Buffer.from(`r${i}`), options: { messageId: `r-${i}` } }));
       // Awaited below; if the test fails first, its own error must be the one reported.
       publishing.catch(() => undefined);
+      const closed: string[] = [];
       for (let k = 0; k < 3; k++) {
+        // Up to a window of messages published before a close still land after it, so
+        // progress alone does not mean the bridge is back: wait for its new connection first.
+        let pids: string[] = [];
+        await waitFor(`bridge connection ${k === 0 ? 'opened' : 're-opened'}`, () => {
+          pids = rabbitConnectionsNamed(connName).filter((p) => !closed.includes(p));
+          return pids.length === 1;
+        }, 30_000, 50);
         const before = await streamCount(nc, stream);
         await waitFor('progress', async () => (await streamCount(nc, stream)) > before + 200, 30_000, 20);
-        assert.equal(forceCloseRabbitConnectionsNamed(connName, 'bridge resilience test'), 1, 'the bridge connection was found and closed');
+        assert.deepEqual(rabbitConnectionsNamed(connName), pids, 'one bridge connection, the new one');
+        forceCloseRabbitConnection(pids[0]!, 'bridge resilience test');
+        closed.push(pids[0]!);
       }
       await publishing;
       await waitFor('queue fully acked', async () => {
