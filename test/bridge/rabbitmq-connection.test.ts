@@ -13,11 +13,12 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type * as amqp from 'amqplib';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startServer } from '../helpers/servers.js';
+import { startServer, type ServerKind } from '../helpers/servers.js';
 import {
   bridgeConfig, captureLogs, createStream, deleteStream, exactlyOnce, forceCloseRabbitConnection, idRange, metricValue, natsConnect, publishMany, queueTotals, rabbit, readStream,
   rabbitConnectionsNamed, serverKinds, startTarget, startTestBridge, streamCount, tmpDir, uid, waitFor, writeMappings, RABBIT_URL, type BridgeTarget, type LogCapture,
 } from './helpers.js';
+import type { RunningBridge } from '../../src/bridge/bridge.js';
 
 function rabbitmqctl(args: string[]): unknown {
   return JSON.parse(execFileSync('rabbitmqctl', ['-q', ...args, '--formatter', 'json'], { encoding: 'utf8' }));
@@ -90,6 +91,51 @@ async function drained(nc: NatsConnection, queues: readonly string[], streams: r
     if (t.messages !== 0 || t.unacked !== 0 || (await streamCount(nc, streams[i]!)) < counts[i]!) return false;
   }
   return true;
+}
+
+/**
+ * A bridge on three mappings whose target is a server of its own (JetStream on a temporary
+ * store), so a test can stop it and restart it on the same port and store.
+ */
+interface OwnTarget {
+  readonly three: Three;
+  readonly logs: LogCapture;
+  readonly bridge: RunningBridge;
+  stopServer(): Promise<void>;
+  /** Start the server again and connect to it; close() closes that connection too. */
+  restartServer(): Promise<NatsConnection>;
+  close(): Promise<void>;
+}
+
+async function bridgeWithOwnTarget(kind: ServerKind, ch: amqp.ConfirmChannel, maxPauseMs: number): Promise<OwnTarget> {
+  const storeDir = tmpDir('tern-bridge-js-');
+  let server = await startServer(kind, { args: ['-js', '-sd', storeDir] });
+  const port = server.port;
+  const setup = await natsConnect(server.url);
+  const three = await threeMappings(setup, ch);
+  await setup.close();
+  const logs = captureLogs();
+  const cfg = bridgeConfig(three.dir, { connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL, connectionName: three.connName, maxPauseMs } }, window: 200, logLevel: 'info' }, server.url);
+  const bridge = await startTestBridge(cfg, logs);
+  let nc: NatsConnection | undefined;
+  return {
+    three,
+    logs,
+    bridge,
+    stopServer: () => server.stop(),
+    restartServer: async () => {
+      server = await startServer(kind, { args: ['-js', '-sd', storeDir, '-p', String(port)] });
+      nc = await natsConnect(server.url);
+      return nc;
+    },
+    close: async () => {
+      await bridge.stop();
+      for (const q of three.queues) await ch.deleteQueue(q).catch(() => undefined);
+      await nc?.close();
+      await server.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
 }
 
 for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
@@ -212,74 +258,47 @@ for (const kind of serverKinds()) describe(`target: ${kind}`, () => {
   });
 
   test('an idle bridge whose target goes away longer than maxPauseMs resumes when it is back (no pending publish to prove it)', { timeout: 60_000 }, async () => {
-    const storeDir = tmpDir('tern-bridge-idle-');
-    let server = await startServer(kind, { args: ['-js', '-sd', storeDir] });
-    const port = server.port;
-    const nc2 = await natsConnect(server.url);
-    const three = await threeMappings(nc2, ch);
-    await nc2.close();
-    const logs = captureLogs();
-    const cfg = bridgeConfig(three.dir, { connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL, connectionName: three.connName, maxPauseMs: 300 } }, window: 200, logLevel: 'info' }, server.url);
-    const bridge = await startTestBridge(cfg, logs);
-    let nc3: NatsConnection | undefined;
+    const own = await bridgeWithOwnTarget(kind, ch, 300);
+    const { three, logs } = own;
     try {
       const [pid] = rabbitConnectionsNamed(three.connName);
       assert.ok(pid, 'the bridge connection is listed');
-      await server.stop();
+      await own.stopServer();
       await waitFor('all three channels closed', () => channelConsumers(pid).length === 0, 20_000, 200);
-      server = await startServer(kind, { args: ['-js', '-sd', storeDir, '-p', String(port)] });
-      nc3 = await natsConnect(server.url);
-      await waitFor('three consuming channels again', () => channelConsumers(pid).length === 3, 20_000, 200, () => state(nc3!, three, pid, logs));
+      const nc3 = await own.restartServer();
+      await waitFor('three consuming channels again', () => channelConsumers(pid).length === 3, 20_000, 200, () => state(nc3, three, pid, logs));
       const N = 100;
       await Promise.all(three.queues.map((q, i) => publishIds(ch, q, idRange(three.names[i]!, 0, N))));
-      await waitFor('all queues drained', () => drained(nc3!, three.queues, three.streams, [N, N, N]), 30_000, 250, () => state(nc3!, three, pid, logs));
+      await waitFor('all queues drained', () => drained(nc3, three.queues, three.streams, [N, N, N]), 30_000, 250, () => state(nc3, three, pid, logs));
       for (let i = 0; i < 3; i++) await exactlyOnce(nc3, three.streams[i]!, idRange(three.names[i]!, 0, N));
     } finally {
-      await bridge.stop();
-      for (const q of three.queues) await ch.deleteQueue(q).catch(() => undefined);
-      await nc3?.close();
-      await server.stop();
-      rmSync(storeDir, { recursive: true, force: true });
+      await own.close();
     }
   });
 
   test('sources paused longer than maxPauseMs close their channels, not the connection; unacked messages are requeued and arrive once', { timeout: 90_000 }, async () => {
-    // A target of our own, stopped and restarted on the same port and store.
-    const storeDir = tmpDir('tern-bridge-js-');
-    let server = await startServer(kind, { args: ['-js', '-sd', storeDir] });
-    const port = server.port;
-    const nc2 = await natsConnect(server.url);
-    const three = await threeMappings(nc2, ch);
-    await nc2.close();
-    const logs = captureLogs();
-    const cfg = bridgeConfig(three.dir, { connections: { rabbit: { kind: 'rabbitmq', url: RABBIT_URL, connectionName: three.connName, maxPauseMs: 500 } }, window: 200, logLevel: 'info' }, server.url);
-    const bridge = await startTestBridge(cfg, logs);
-    let nc3: NatsConnection | undefined;
+    const own = await bridgeWithOwnTarget(kind, ch, 500);
+    const { three, logs, bridge } = own;
     try {
       const [pid] = rabbitConnectionsNamed(three.connName);
       assert.ok(pid, 'the bridge connection is listed');
       const N = 3000;
       const publishing = Promise.all(three.queues.map((q, i) => publishIds(ch, q, idRange(three.names[i]!, 0, N))));
       await waitFor('progress', async () => (await metricValue(bridge, 'tern_bridge_messages_acked_total')) > 600, 30_000, 10);
-      await server.stop();
+      await own.stopServer();
       await waitFor('all three channels closed', () => channelConsumers(pid).length === 0, 20_000, 200);
       assert.deepEqual(rabbitConnectionsNamed(three.connName), [pid], 'the connection stays open');
       await publishing;
       for (const q of three.queues) assert.equal((await queueTotals(q)).unacked, 0, `${q}: unacked messages were requeued`);
       for (const m of three.names) assert.ok(logged(logs, 'paused too long: closing the channel so RabbitMQ requeues unacked messages', m) >= 1, `${m} closed its channel`);
-      server = await startServer(kind, { args: ['-js', '-sd', storeDir, '-p', String(port)] });
-      nc3 = await natsConnect(server.url);
-      await waitFor('all queues drained', () => drained(nc3!, three.queues, three.streams, [N, N, N]), 60_000, 250, () => state(nc3!, three, pid, logs));
+      const nc3 = await own.restartServer();
+      await waitFor('all queues drained', () => drained(nc3, three.queues, three.streams, [N, N, N]), 60_000, 250, () => state(nc3, three, pid, logs));
       for (let i = 0; i < 3; i++) await exactlyOnce(nc3, three.streams[i]!, idRange(three.names[i]!, 0, N));
       assert.deepEqual(rabbitConnectionsNamed(three.connName), [pid], 'still the same connection');
       assert.deepEqual(channelConsumers(pid), [1, 1, 1], 'three consuming channels again');
       assert.equal(logged(logs, 'source connection down'), 0);
     } finally {
-      await bridge.stop();
-      for (const q of three.queues) await ch.deleteQueue(q).catch(() => undefined);
-      await nc3?.close();
-      await server.stop();
-      rmSync(storeDir, { recursive: true, force: true });
+      await own.close();
     }
   });
 });
